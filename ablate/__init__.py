@@ -1,0 +1,19 @@
+"""ablate: grid and Optuna ablations of CIFAR-10 CNNs, tracked in MLflow, explained with Captum."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ablate.load import load_run as load_run
+
+__all__ = ["load_run"]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: `import ablate` must stay cheap (no torch, no mlflow) for the CLI's --help
+    if name == "load_run":
+        from ablate.load import load_run
+
+        return load_run
+    raise AttributeError(name)

@@ -1,0 +1,176 @@
+"""`ablate` command line. Each command parses, then calls one library function.
+
+Domain errors (`AblateError`) become one paragraph on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ablate.errors import AblateError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Grid and Optuna ablations of CIFAR-10 CNNs, tracked in MLflow, explained with Captum.",
+)
+
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="CIFAR-10 source: a .zip or folder with train/ and test/ (one folder per class), or a "
+        "folder of PNGs with a labels CSV. Default: data.source in the YAML, else $ABLATE_DATA, "
+        "else torchvision's download.",
+    ),
+]
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here.",
+    ),
+]
+
+
+def _fail(e: AblateError) -> None:
+    from ablate.console import err_console
+
+    err_console.print(f"[bold red]error:[/bold red] {e}", soft_wrap=True)
+    raise typer.Exit(e.exit_code)
+
+
+def _overrides(
+    sets: list[str],
+    max_epochs: int | None,
+    data: str | None,
+    accelerator: str | None,
+    experiment: str | None,
+) -> dict[str, Any]:
+    from ablate.spaces import parse_override
+
+    out: dict[str, Any] = dict(parse_override(s) for s in sets)
+    if max_epochs is not None:
+        out["train.max_epochs"] = max_epochs
+    if data is not None:
+        out["data.source"] = data
+    if accelerator is not None:
+        out["train.accelerator"] = accelerator
+    if experiment is not None:
+        out["experiment"] = experiment
+    return out
+
+
+@app.command()
+def run(
+    space: Annotated[
+        Path, typer.Argument(help="search space YAML, e.g. search_spaces/strides.yaml")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the expanded points and exit")
+    ] = False,
+    max_epochs: Annotated[int | None, typer.Option("--max-epochs", min=1)] = None,
+    data: DataOpt = None,
+    accelerator: Annotated[str | None, typer.Option("--accelerator", help="auto, cpu, gpu")] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", help="MLflow experiment name")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override any key, e.g. --set train.lr=0.01")
+    ] = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Expand SPACE into runs, train each with Lightning, log each to MLflow."""
+    from ablate.spaces import apply_overrides, expand, load_space
+
+    try:
+        ov = _overrides(set_ or [], max_epochs, data, accelerator, experiment)
+        sp = load_space(space, ov)
+        env_data = os.environ.get("ABLATE_DATA")
+        if "data.source" not in ov and sp.base["data"].get("source") is None and env_data:
+            sp = apply_overrides(sp, {"data.source": env_data})
+        if dry_run:
+            from ablate.dryrun import print_points
+
+            print_points(sp, expand(sp))
+            return
+        from ablate.orchestrate import SweepOptions, print_summary, run_sweep
+        from ablate.tracking import resolve_tracking_uri
+
+        opts = SweepOptions(
+            tracking_uri=resolve_tracking_uri(tracking_uri, os.environ),
+            command=shlex.join(["ablate", *sys.argv[1:]]),
+        )
+        outcomes = run_sweep(sp, opts)
+    except AblateError as e:
+        _fail(e)
+        return
+    except KeyboardInterrupt:
+        from ablate.console import err_console
+
+        err_console.print(
+            "interrupted: finished runs are kept; run the same command again to resume."
+        )
+        raise typer.Exit(130) from None
+    print_summary(outcomes)
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def models() -> None:
+    """List the model presets (use as model.preset in a space)."""
+    from ablate.dryrun import print_presets
+
+    print_presets()
+
+
+@app.command()
+def explain(
+    run_id: Annotated[str, typer.Argument(help="MLflow run id of a trained run")],
+    image: Annotated[
+        list[Path] | None,
+        typer.Option("--image", help="image file(s); default: the run's probe set"),
+    ] = None,
+    class_id: Annotated[
+        int | None,
+        typer.Option("--class-id", help="explain this class instead of the predicted one"),
+    ] = None,
+    method: Annotated[
+        list[str] | None, typer.Option("--method", help="e.g. gradcam; repeatable")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("explanations"),
+    data: DataOpt = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Explain a logged run's model on your own images: overlays as PNG, raw maps as .npy."""
+    from ablate.explain_cli import explain_command
+    from ablate.tracking import resolve_tracking_uri
+
+    try:
+        explain_command(
+            run_id,
+            images=image or [],
+            class_id=class_id,
+            methods=method or [],
+            out=out,
+            data=data or os.environ.get("ABLATE_DATA"),
+            tracking_uri=resolve_tracking_uri(tracking_uri, os.environ),
+        )
+    except AblateError as e:
+        _fail(e)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

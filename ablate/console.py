@@ -1,0 +1,76 @@
+"""What the terminal shows: sweep progress with an ETA, one line per epoch, tables."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+from rich.console import Console
+from rich.table import Table
+
+# Piped output (CI logs, `| tee`) gets wide lines instead of rich's 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def fmt_seconds(s: float) -> str:
+    t = int(max(0.0, round(s)))
+    if t < 60:
+        return f"{t}s"
+    if t < 3600:
+        return f"{t // 60}m{t % 60:02d}s"
+    return f"{t // 3600}h{(t % 3600) // 60:02d}m"
+
+
+class SweepProgress:
+    """'point i of N' lines with an ETA from the mean time of the points trained so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.trained_seconds: list[float] = []
+        self.started = time.perf_counter()
+
+    def start(self, i: int, label: str, remaining: int) -> None:
+        eta = ""
+        if self.trained_seconds:
+            mean = sum(self.trained_seconds) / len(self.trained_seconds)
+            eta = f"  [dim]ETA {fmt_seconds(mean * remaining)}[/dim]"
+        console.print(f"[bold]point {i} of {self.total}[/bold]  {label}{eta}")
+
+    def done(self, seconds: float) -> None:
+        self.trained_seconds.append(seconds)
+
+    def note(self, i: int, label: str, what: str) -> None:
+        console.print(f"[bold]point {i} of {self.total}[/bold]  {label}  [dim]{what}[/dim]")
+
+
+class EpochLine(Callback):
+    """One line per epoch; reads the epoch's metrics once at its end (one host sync per epoch)."""
+
+    def __init__(self) -> None:
+        self._t0 = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        m = trainer.callback_metrics
+        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
+            if key in m:
+                parts.append(f"{key} {float(m[key]):.4f}")
+        parts.append(fmt_seconds(time.perf_counter() - self._t0))
+        console.print("    " + "  ".join(parts), style="dim")
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c, overflow="fold", no_wrap=c in ("run key", "run", "#"))
+    for r in rows:
+        t.add_row(*(str(x) for x in r))
+    console.print(t)

@@ -1,0 +1,37 @@
+"""Rebuild a trained model from any run in the tracking store."""
+
+from __future__ import annotations
+
+import os
+
+from torch import nn
+
+from ablate.config import RunConfig
+from ablate.errors import AblateError
+from ablate.tracking import Tracker, resolve_tracking_uri
+
+
+def load_run(run_id: str, tracking_uri: str | None = None) -> tuple[nn.Module, RunConfig]:
+    """The model (eval mode, CPU) and resolved config of a logged run.
+
+    Needs nothing but the run's own checkpoint artifact, which carries the config.
+    tracking_uri: default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this folder.
+    """
+    from lightning_modules.models import build_model
+
+    tracking_uri = resolve_tracking_uri(tracking_uri, os.environ)
+    tracker = Tracker(tracking_uri)
+    if not tracker.run_exists(run_id):
+        raise AblateError(f"no run {run_id!r} in the tracking store {tracking_uri}.")
+    try:
+        ckpt = tracker.load_checkpoint(run_id)
+    except Exception as e:  # MLflow raises several types for a missing artifact
+        raise AblateError(
+            f"run {run_id} has no checkpoint (checkpoint/model.pt): it was skipped, failed or is "
+            f"still running ({type(e).__name__})."
+        ) from None
+    cfg = RunConfig.model_validate(ckpt["config"])
+    net = build_model(cfg.model)
+    net.load_state_dict(ckpt["state_dict"])
+    net.eval()
+    return net, cfg

@@ -1,0 +1,294 @@
+"""The one module that talks to MLflow.
+
+Layout of a sweep in the tracking store:
+
+- a parent run per sweep (tag `ablate.role=sweep`, `ablate.sweep_id`), holding the
+  space file, the command line, the git commit and the probe-set indices;
+- a child run per point and seed (tag `mlflow.parentRunId`, `ablate.run_key`),
+  holding flattened params, per-epoch curves, test metrics, the confusion
+  matrix, the resolved config as YAML, the best checkpoint and explanations.
+
+`ablate.state` on a child is `finished`, `skipped`, `failed` or `running`; a
+re-run skips children whose state is finished or skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import torch
+import yaml
+from lightning.pytorch.loggers import MLFlowLogger
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+from torch import nn
+
+from ablate.config import RunConfig
+
+# MLflow 3.17's own default store in the working folder: `mlflow ui` finds it
+# with no flags. (Its `file:` store now raises unless explicitly allowed.)
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+CHECKPOINT = "checkpoint/model.pt"
+CONFIG = "config.yaml"
+
+
+def resolve_tracking_uri(flag: str | None, env: Mapping[str, str]) -> str:
+    """--tracking-uri, else MLFLOW_TRACKING_URI, else MLflow's default sqlite store."""
+    return flag or env.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+class EpochLogger(MLFlowLogger):
+    """Lightning's MLflow logger bound to an existing run.
+
+    Two changes: metrics are stepped by epoch (curves read per epoch in the UI),
+    and `finalize` does not end the run: the run is FINISHED only once its
+    test metrics, checkpoint and explanations are logged, so that a crash in
+    between leaves it unfinished and a re-run trains it again.
+    """
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        metrics = dict(metrics)
+        epoch = metrics.pop("epoch", None)
+        if not metrics:
+            return
+        super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
+
+    def log_hyperparams(self, params: Any) -> None:
+        """Params are logged once, flattened, by `Tracker.start_child`."""
+
+    def finalize(self, status: str = "success") -> None:
+        """The orchestrator ends the run."""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    run_id: str
+    key: str
+    state: str  # ablate.state tag
+    status: str  # MLflow status
+    heartbeat: float  # unix seconds of the last sign of life
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+class Tracker:
+    def __init__(self, tracking_uri: str) -> None:
+        self.uri = tracking_uri
+        self.client = MlflowClient(tracking_uri)
+
+    # ------------------------------------------------------------ experiments
+    def experiment_id(self, name: str) -> str:
+        exp = self.client.get_experiment_by_name(name)
+        if exp is not None:
+            if exp.lifecycle_stage == "deleted":
+                self.client.restore_experiment(exp.experiment_id)
+            return str(exp.experiment_id)
+        try:
+            return str(self.client.create_experiment(name))
+        except mlflow.exceptions.MlflowException:
+            # another worker created it between our look-up and create
+            exp = self.client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+            return str(exp.experiment_id)
+
+    # ----------------------------------------------------------------- parent
+    def find_parent(self, experiment: str, sweep_id: str) -> str | None:
+        exp_id = self.experiment_id(experiment)
+        runs = self.client.search_runs(
+            [exp_id],
+            filter_string=f"tags.`ablate.sweep_id` = '{sweep_id}' and tags.`ablate.role` = 'sweep'",
+            order_by=["attributes.start_time ASC"],
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    def start_parent(
+        self,
+        experiment: str,
+        sweep_id: str,
+        name: str,
+        space_file: Path | None,
+        command: str,
+        summary: Mapping[str, Any],
+    ) -> tuple[str, bool]:
+        """Find this sweep's parent run, or create it. Returns (run_id, resumed)."""
+        found = self.find_parent(experiment, sweep_id)
+        if found is not None:
+            self.client.update_run(found, status="RUNNING")
+            self.client.set_tag(found, "ablate.last_command", command[:5000])
+            return found, True
+        run = self.client.create_run(
+            self.experiment_id(experiment),
+            run_name=name,
+            tags={
+                "ablate.role": "sweep",
+                "ablate.sweep_id": sweep_id,
+                "ablate.command": command[:5000],
+                "ablate.git_commit": git_commit(),
+                "ablate.space_file": str(space_file) if space_file else "",
+                "mlflow.note.content": str(summary.get("description", "")),
+            },
+        )
+        rid = run.info.run_id
+        self.client.log_batch(rid, params=[Param(k, str(v)[:6000]) for k, v in summary.items()])
+        if space_file is not None and space_file.exists():
+            self.client.log_artifact(rid, str(space_file), "space")
+        return rid, False
+
+    def log_parent_json(self, run_id: str, name: str, payload: Any) -> None:
+        self.client.log_dict(run_id, payload, name)
+
+    # --------------------------------------------------------------- children
+    def children(self, parent_id: str) -> list[ChildRun]:
+        exp_id = self.client.get_run(parent_id).info.experiment_id
+        out: list[ChildRun] = []
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [exp_id],
+                filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+                max_results=1000,
+                page_token=token,
+            )
+            for r in page:
+                tags = dict(r.data.tags)
+                out.append(
+                    ChildRun(
+                        run_id=r.info.run_id,
+                        key=tags.get("ablate.run_key", ""),
+                        state=tags.get("ablate.state", ""),
+                        status=r.info.status,
+                        heartbeat=float(tags.get("ablate.heartbeat", r.info.start_time / 1000)),
+                        metrics=dict(r.data.metrics),
+                        params=dict(r.data.params),
+                        tags=tags,
+                    )
+                )
+            token = page.token
+            if not token:
+                return out
+
+    def start_child(
+        self, parent_id: str, cfg: RunConfig, label: str, extra_tags: Mapping[str, str] = {}
+    ) -> str:
+        exp_id = self.client.get_run(parent_id).info.experiment_id
+        run = self.client.create_run(
+            exp_id,
+            run_name=label,
+            tags={
+                MLFLOW_PARENT_RUN_ID: parent_id,
+                MLFLOW_RUN_NAME: label,
+                "ablate.run_key": cfg.key(),
+                "ablate.state": "running",
+                "ablate.heartbeat": f"{time.time():.0f}",
+                "ablate.host": os.uname().nodename,
+                "ablate.pid": str(os.getpid()),
+                **extra_tags,
+            },
+        )
+        rid = run.info.run_id
+        params = [Param(k, str(v)[:6000]) for k, v in sorted(cfg.flat().items())]
+        params.append(Param("seed", str(cfg.seed)))
+        for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
+            self.client.log_batch(rid, params=params[i : i + 100])
+        self.client.log_text(
+            rid, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), CONFIG
+        )
+        return rid
+
+    def heartbeat(self, run_id: str) -> None:
+        self.client.set_tag(run_id, "ablate.heartbeat", f"{time.time():.0f}")
+
+    def epoch_logger(self, run_id: str, experiment: str) -> EpochLogger:
+        return EpochLogger(experiment_name=experiment, tracking_uri=self.uri, run_id=run_id)
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        for i in range(0, len(items), 500):
+            self.client.log_batch(run_id, metrics=items[i : i + 500])
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    def log_files(self, run_id: str, files: Iterable[Path], root: Path, prefix: str) -> None:
+        """Log files keeping their path below `root`, under `prefix/`."""
+        for f in files:
+            rel = f.parent.relative_to(root).as_posix()
+            dest = prefix if rel in ("", ".") else f"{prefix}/{rel}"
+            self.client.log_artifact(run_id, str(f), dest)
+
+    def log_file(self, run_id: str, path: Path, artifact_dir: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), artifact_dir)
+
+    def log_checkpoint(self, run_id: str, net: nn.Module, cfg: RunConfig) -> None:
+        """A slim checkpoint: the resolved config and plain tensors, loadable with
+        torch.load(weights_only=True) and nothing else."""
+        state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.pt"
+            torch.save({"config": cfg.model_dump(mode="json"), "state_dict": state}, path)
+            self.client.log_artifact(run_id, str(path), "checkpoint")
+
+    def end(self, run_id: str, state: str) -> None:
+        """state: finished | skipped | failed | killed | pruned -> ablate.state + MLflow status."""
+        status = {
+            "finished": "FINISHED",
+            "skipped": "FINISHED",
+            "pruned": "FINISHED",
+            "killed": "KILLED",
+        }
+        self.set_tags(run_id, {"ablate.state": state, "ablate.heartbeat": f"{time.time():.0f}"})
+        self.client.set_terminated(run_id, status.get(state, "FAILED"))
+
+    def skip(self, parent_id: str, cfg: RunConfig, label: str, reason: str) -> str:
+        rid = self.start_child(parent_id, cfg, label, {"ablate.skip_reason": reason[:5000]})
+        self.end(rid, "skipped")
+        return rid
+
+    # ---------------------------------------------------------------- loading
+    def load_checkpoint(self, run_id: str) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=CHECKPOINT, dst_path=tmp, tracking_uri=self.uri
+            )
+            ckpt: dict[str, Any] = torch.load(local, map_location="cpu", weights_only=True)
+        return ckpt
+
+    def run_exists(self, run_id: str) -> bool:
+        try:
+            self.client.get_run(run_id)
+        except mlflow.exceptions.MlflowException:
+            return False
+        return True
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(payload, indent=2, sort_keys=True, default=str)

@@ -1,0 +1,103 @@
+"""The LightningModule: loss, optimiser, schedule and metrics around a plain network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from ablate.config import RunConfig
+from lightning_modules.datamodule import augment_batch, to_float
+
+
+class Classifier(L.LightningModule):
+    """Cross-entropy classifier. Batches arrive as uint8 images; conversion and
+    augmentation happen on the device, per batch, in `on_after_batch_transfer`."""
+
+    def __init__(self, net: nn.Module, cfg: RunConfig) -> None:
+        super().__init__()
+        self.net = net
+        self.cfg = cfg
+        # the resolved config travels inside every Lightning checkpoint
+        self.save_hyperparameters({"config": cfg.model_dump(mode="json")})
+        n = cfg.model.num_classes
+        self.train_acc = MulticlassAccuracy(num_classes=n, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes=n, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes=n, average="micro")
+        self.test_confusion = MulticlassConfusionMatrix(num_classes=n)
+        self.confusion: torch.Tensor | None = None  # set at the end of testing
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        x, y = batch
+        x = to_float(x)
+        if self.training and self.cfg.data.augment:
+            x = augment_batch(x)
+        if self.cfg.train.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, y, label_smoothing=self.cfg.train.label_smoothing)
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self._loss(logits, y)
+        self.train_acc(logits, y)
+        # on_epoch only: values accumulate on the device, no host sync per step
+        self.log("train_loss", loss, on_step=False, on_epoch=True)
+        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self(x)
+        self.val_acc(logits, y)
+        self.log("val_loss", self._loss(logits, y), on_epoch=True)
+        self.log("val_acc", self.val_acc, on_epoch=True)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self(x)
+        self.test_acc(logits, y)
+        self.test_confusion.update(logits, y)
+        self.log("test_loss", self._loss(logits, y), on_epoch=True)
+        self.log("test_acc", self.test_acc, on_epoch=True)
+
+    def on_test_epoch_start(self) -> None:
+        self.test_confusion.reset()
+
+    def on_test_epoch_end(self) -> None:
+        self.confusion = self.test_confusion.compute().cpu()
+
+    def configure_optimizers(self) -> Any:
+        t = self.cfg.train
+        params = self.parameters()
+        opt: torch.optim.Optimizer
+        if t.optimizer == "sgd":
+            opt = torch.optim.SGD(
+                params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay, nesterov=True
+            )
+        elif t.optimizer == "adamw":
+            opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        else:
+            # coupled L2, like Keras' kernel_regularizer on the seed 000 network
+            opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+        if t.schedule == "none":
+            return opt
+        steps = int(self.trainer.estimated_stepping_batches)
+        sched: torch.optim.lr_scheduler.LRScheduler
+        if t.schedule == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        else:
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=t.lr, total_steps=steps)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

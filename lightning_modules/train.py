@@ -1,0 +1,185 @@
+"""Fit one `RunConfig` with Lightning, keep the best-val weights, test them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import Logger
+from torch import nn
+
+from ablate.config import RunConfig, TrainConfig
+from lightning_modules.datamodule import CifarDataModule
+from lightning_modules.models import build_model, count_params, flops_per_image
+from lightning_modules.module import Classifier
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    net: nn.Module  # best-val weights, eval mode, on the training device
+    metrics: dict[str, float]  # test_acc, best_val_acc, cost numbers
+    confusion: torch.Tensor  # (C, C) int64, rows = true class, on the CPU
+    classes: tuple[str, ...]
+    best_epoch: int
+
+
+def gpu_available(t: TrainConfig) -> bool:
+    return t.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+
+
+def resolve_precision(t: TrainConfig) -> str:
+    """auto: bf16-mixed on a GPU that has bf16, else full fp32."""
+    if t.precision != "auto":
+        return t.precision
+    if gpu_available(t) and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+class TrainTimer(Callback):
+    """Wall time and images spent in training batches, excluding validation."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.images = 0
+        self._t0 = 0.0
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self.images += int(batch[0].shape[0])  # a shape, not a value: no device sync
+
+    def _sync(self, trainer: L.Trainer) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize()  # once per epoch, for an honest number
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._sync(trainer)
+        self._t0 = time.perf_counter()
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.training:
+            self._sync(trainer)
+            self.seconds += time.perf_counter() - self._t0
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.training:
+            self._t0 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.val_dataloaders is None or not trainer.num_val_batches:
+            self._sync(trainer)
+            self.seconds += time.perf_counter() - self._t0
+
+
+def per_class_scores(confusion: torch.Tensor, classes: Sequence[str]) -> dict[str, float]:
+    """Precision, recall and F1 per class from a confusion matrix (rows = true)."""
+    cm = confusion.double()
+    tp = cm.diag()
+    precision = tp / cm.sum(0).clamp(min=1)
+    recall = tp / cm.sum(1).clamp(min=1)
+    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+    out: dict[str, float] = {}
+    for i, name in enumerate(classes):
+        out[f"test_precision.{name}"] = float(precision[i])
+        out[f"test_recall.{name}"] = float(recall[i])
+        out[f"test_f1.{name}"] = float(f1[i])
+    return out
+
+
+def fit_and_test(
+    cfg: RunConfig,
+    workdir: Path,
+    logger: Logger | None = None,
+    callbacks: Sequence[Callback] = (),
+    datamodule: CifarDataModule | None = None,
+) -> TrainResult:
+    """Train `cfg`, restore the best-val checkpoint, test it on the test split."""
+    t = cfg.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    dm = datamodule or CifarDataModule(cfg.data, batch_size=t.batch_size, seed=cfg.seed)
+    net = build_model(cfg.model)
+    if t.channels_last:
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    module = Classifier(net, cfg)
+    has_val = cfg.data.val_fraction > 0
+    ckpt = ModelCheckpoint(
+        dirpath=workdir,
+        filename="best",
+        monitor="val_acc" if has_val else None,
+        mode="max",
+        save_top_k=1,
+        enable_version_counter=False,
+    )
+    timer = TrainTimer()
+    trainer = L.Trainer(
+        accelerator="cuda" if t.accelerator == "gpu" else t.accelerator,
+        devices=t.devices,
+        precision=resolve_precision(t),  # type: ignore[arg-type]
+        max_epochs=t.max_epochs,
+        logger=logger if logger is not None else False,
+        callbacks=[ckpt, timer, *callbacks],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+        default_root_dir=workdir,
+    )
+    trainer.fit(module, datamodule=dm)
+    best_path = ckpt.best_model_path or ckpt.last_model_path
+    # Restore the best weights. Our own checkpoint holds plain tensors and config only.
+    best = torch.load(best_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(best["state_dict"])
+    best_epoch = int(best.get("epoch", -1))
+    trainer.test(module, datamodule=dm, verbose=False)
+    assert module.confusion is not None
+    test = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test_")}
+    metrics: dict[str, Any] = {
+        **test,
+        **per_class_scores(module.confusion, dm.classes),
+        "best_val_acc": float(ckpt.best_model_score)
+        if ckpt.best_model_score is not None
+        else float("nan"),
+        "best_epoch": best_epoch,
+        "params": count_params(net),
+        "flops_per_image": flops_per_image(net, cfg.model),
+        "train_seconds": timer.seconds,
+        "train_images_per_second": timer.images / max(timer.seconds, 1e-9),
+    }
+    net.eval()
+    return TrainResult(
+        net=net,
+        metrics={k: float(v) for k, v in metrics.items()},
+        confusion=module.confusion.to(torch.int64),
+        classes=tuple(dm.classes),
+        best_epoch=best_epoch,
+    )
+
+
+@torch.no_grad()
+def predict_proba(net: nn.Module, x_uint8: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Softmax probabilities (N, C) on the CPU for uint8 images, batched on the net's device."""
+    from lightning_modules.datamodule import to_float
+
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters()).device
+    out = [
+        torch.softmax(net(to_float(x_uint8[i : i + batch_size].to(device))).float(), dim=1)
+        for i in range(0, len(x_uint8), batch_size)
+    ]
+    net.train(was_training)
+    return torch.cat(out).cpu()
