@@ -101,9 +101,11 @@ def run(
 
             print_points(sp, expand(sp))
             return
+        from ablate.console import quiet_libraries
         from ablate.orchestrate import SweepOptions, print_summary, run_sweep
         from ablate.tracking import resolve_tracking_uri
 
+        quiet_libraries()
         opts = SweepOptions(
             tracking_uri=resolve_tracking_uri(tracking_uri, os.environ),
             command=shlex.join(["ablate", *sys.argv[1:]]),

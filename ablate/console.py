@@ -17,6 +17,19 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
+def quiet_libraries() -> None:
+    """Keep the terminal to our own lines: Lightning's banners and known-harmless
+    warnings go, real warnings stay."""
+    import logging
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*on_after_batch_transfer.*")  # ours, on purpose
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # torch 2.14 vs lightning 2.6
+    warnings.filterwarnings("ignore", message=".*litlogger.*")
+
+
 def fmt_seconds(s: float) -> str:
     t = int(max(0.0, round(s)))
     if t < 60:

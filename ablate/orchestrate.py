@@ -19,6 +19,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from ablate.config import RunConfig
+from ablate.errors import AblateError
 from ablate.console import EpochLine, SweepProgress, fmt_seconds, table
 from ablate.plots import confusion_csv, confusion_png
 from ablate.spaces import Space, expand, sweep_id
@@ -96,9 +97,18 @@ def stale_children(children: Sequence[ChildRun], now: float) -> list[ChildRun]:
     ]
 
 
+def check_data_sources(points: Sequence[Point]) -> None:
+    """Fail before anything is recorded when a data path does not exist."""
+    from lightning_modules.data import resolve_source
+
+    for data in {p.config.data for p in points}:
+        resolve_source(data)
+
+
 def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
     """Train every point not yet finished, in order; a failing point does not stop the sweep."""
     points = expand(space)
+    check_data_sources(points)
     tracker = Tracker(opts.tracking_uri)
     parent, resumed = tracker.start_parent(
         space.experiment,
@@ -173,9 +183,15 @@ def run_point(
     try:
         with Heartbeat(tracker, rid), tempfile.TemporaryDirectory(dir=workdir) as tmp:
             metrics = _train_log_explain(tracker, rid, cfg, Path(tmp), callbacks)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown
         tracker.set_tags(rid, {"ablate.fail_reason": "interrupted (Ctrl-C)"})
         tracker.end(rid, "killed")
+        raise KeyboardInterrupt from None
+    except AblateError as e:
+        # user-fixable and true for every point (e.g. the data cannot be fetched): stop the sweep
+        tracker.set_tags(rid, {"ablate.fail_reason": str(e)})
+        tracker.end(rid, "failed")
         raise
     except Exception as e:
         if type(e).__name__ == "TrialPruned":  # optuna's, raised by the pruning callback

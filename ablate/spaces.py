@@ -81,7 +81,7 @@ def _suggest(word: str, options: list[str]) -> str:
 
 def _unknown(path: str, where: str, key: str, allowed: list[str]) -> ConfigError:
     return ConfigError(
-        f"{path}: unknown key {where}{key!r}. Allowed here: {', '.join(allowed)}."
+        f"{path}: unknown key '{where}{key}'. Allowed here: {', '.join(allowed)}."
         + _suggest(key, allowed)
     )
 
@@ -147,14 +147,14 @@ def _check_dotted(path: str, where: str, key: str) -> tuple[str, str]:
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in SECTIONS:
         raise ConfigError(
-            f"{path}: {where}{key!r} is not a dotted key of the form SECTION.FIELD with SECTION one of "
+            f"{path}: '{where}{key}' is not a dotted key of the form SECTION.FIELD with SECTION one of "
             f"{', '.join(SECTIONS)} (e.g. model.stride)." + _suggest(parts[0], list(SECTIONS))
         )
     section, name = parts
     fields = sorted(SECTIONS[section].model_fields)
     if name not in fields:
         raise ConfigError(
-            f"{path}: unknown key {where}{key!r}. Fields of {section}: {', '.join(fields)}."
+            f"{path}: unknown key '{where}{key}'. Fields of {section}: {', '.join(fields)}."
             + _suggest(name, fields)
         )
     return section, name

@@ -215,7 +215,6 @@ class Tracker:
         )
         rid = run.info.run_id
         params = [Param(k, str(v)[:6000]) for k, v in sorted(cfg.flat().items())]
-        params.append(Param("seed", str(cfg.seed)))
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
             self.client.log_batch(rid, params=params[i : i + 100])
         self.client.log_text(

@@ -1,0 +1,87 @@
+"""The CLI through Typer's CliRunner: dry runs, models, and user errors (exit 2, no traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ablate.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def assert_user_error(code: int, out: str, *needles: str) -> None:
+    assert code == 2, out
+    assert "Traceback" not in out
+    assert out.strip().startswith("error:")
+    for n in needles:
+        assert n in out, out
+
+
+def test_dry_run_full_lists_every_point_and_marks_invalid() -> None:
+    code, out = invoke("run", str(ROOT / "search_spaces/full.yaml"), "--dry-run")
+    assert code == 0, out
+    assert "108 runs (48 invalid)" in out
+    assert out.count("INVALID") == 48
+    assert "#14 depth=3 head=gap kernel_size=3 stride=2 seed=0: the feature map is 1x1" in out
+
+
+def test_dry_run_applies_overrides() -> None:
+    code, out = invoke(
+        "run", str(ROOT / "search_spaces/strides.yaml"), "--dry-run", "--set", "model.stride=2", "--max-epochs", "1"
+    )
+    assert code == 0, out
+    assert "1 runs (0 invalid)" in out
+
+
+def test_models_lists_presets() -> None:
+    code, out = invoke("models")
+    assert code == 0
+    for name in ("seed000", "seed001", "seed003"):
+        assert name in out
+    assert "60,458" in out
+
+
+def test_bad_yaml(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid:\n  model.stride: [1, 2\n")
+    assert_user_error(*invoke("run", str(bad), "--dry-run"), str(bad), "not valid YAML", "line")
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text("base:\n  train:\n    learning_rate: 0.1\n")
+    assert_user_error(*invoke("run", str(bad), "--dry-run"), "base.train.learning_rate", "Allowed keys")
+
+
+def test_bad_set_value() -> None:
+    code, out = invoke("run", str(ROOT / "search_spaces/smoke.yaml"), "--dry-run", "--set", "model.head=dense")
+    assert_user_error(code, out, "model.head", "'dense'", "'gap'")
+
+
+def test_missing_space_file(tmp_path: Path) -> None:
+    assert_user_error(*invoke("run", str(tmp_path / "none.yaml")), "no such search-space file")
+
+
+def test_missing_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "nowhere" / "cifar.zip"
+    code, out = invoke(
+        "run", str(ROOT / "search_spaces/smoke.yaml"), "--data", str(missing), "--set", f"data.cache_dir={tmp_path}"
+    )
+    assert_user_error(code, out, str(missing), "--data", "ABLATE_DATA")
+    assert not (tmp_path / "mlflow.db").exists()  # nothing was started for a sweep that cannot run
+
+
+def test_explain_unknown_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("explain", "0123456789abcdef", "--tracking-uri", f"sqlite:///{tmp_path}/m.db")
+    assert_user_error(code, out, "no run '0123456789abcdef'")

@@ -1,0 +1,98 @@
+"""The builder over every point of full.yaml, presets, padding and the shape check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ablate.config import ModelConfig
+from ablate.errors import InvalidPointError
+from ablate.spaces import expand, load_space
+from lightning_modules.models import (
+    PRESETS,
+    SameConv2d,
+    build_model,
+    check_shapes,
+    count_params,
+    feature_sizes,
+    flops_per_image,
+    invalid_reason,
+    same_padding,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = [p for p in expand(load_space(ROOT / "search_spaces" / "full.yaml")) if p.seed == 0]
+
+
+def expected_params(cfg: ModelConfig) -> int:
+    """Count by hand from the architecture, independently of torch."""
+    n, ch = 0, cfg.in_channels
+    for width, convs in zip(cfg.block_widths(), cfg.block_convs(), strict=True):
+        for _ in range(convs):
+            n += ch * width * cfg.kernel_size**2 + (2 * width if cfg.batch_norm else width)
+            ch = width
+    side = feature_sizes(cfg)[-1]
+    n_in = ch if cfg.head == "gap" else ch * side * side
+    if cfg.hidden:
+        n += n_in * cfg.hidden + cfg.hidden
+        n_in = cfg.hidden
+    return n + n_in * cfg.num_classes + cfg.num_classes
+
+
+@pytest.mark.parametrize("point", FULL, ids=lambda p: p.label)
+def test_every_point_of_full_yaml(point) -> None:  # type: ignore[no-untyped-def]
+    cfg = point.config.model
+    sizes = feature_sizes(cfg)
+    if min(sizes) < 1:
+        with pytest.raises(InvalidPointError, match=r"block \d"):
+            build_model(cfg)
+        assert invalid_reason(cfg) is not None
+        return
+    net = build_model(cfg).eval()
+    out = net(torch.rand(3, 3, 32, 32))
+    assert out.shape == (3, 10)
+    assert count_params(net) == expected_params(cfg)
+
+
+def test_full_yaml_invalid_points_are_the_deep_strided_ones() -> None:
+    bad = {(p.config.model.depth, p.config.model.stride) for p in FULL if invalid_reason(p.config.model)}
+    assert bad == {(3, 2), (4, 2), (3, 3), (4, 3)}
+
+
+@pytest.mark.parametrize("size,kernel,stride", [(32, 3, 1), (32, 4, 1), (32, 4, 2), (32, 3, 3), (11, 4, 3), (5, 2, 2)])
+def test_same_padding_matches_keras(size: int, kernel: int, stride: int) -> None:
+    out, before, after = same_padding(size, kernel, stride)
+    assert out == -(-size // stride)  # ceil
+    assert (out - 1) * stride + kernel <= size + before + after
+    assert after - before in (0, 1)  # the extra pixel goes bottom/right, as in Keras
+    conv = SameConv2d(1, 1, kernel, stride, bias=False)
+    assert conv(torch.zeros(1, 1, size, size)).shape[-1] == out
+
+
+def test_4x4_kernel_keeps_32x32() -> None:
+    conv = SameConv2d(3, 4, 4, 1, bias=False)
+    assert conv(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 32, 32)
+
+
+def test_presets_match_the_seeds() -> None:
+    seed000 = build_model(ModelConfig(**PRESETS["seed000"]))
+    assert count_params(seed000) == 60_458  # PITFALLS: "60k parameters, 11.3 MFLOP"
+    assert abs(flops_per_image(seed000, ModelConfig(**PRESETS["seed000"])) / 1e6 - 11.3) < 0.1
+    seed003 = ModelConfig(**PRESETS["seed003"])
+    assert seed003.block_widths() == (64, 128, 256)
+    assert abs(count_params(build_model(seed003)) - 1.9e6) < 0.05e6
+
+
+def test_check_shapes_names_the_layer() -> None:
+    with pytest.raises(InvalidPointError, match="block 3"):
+        check_shapes(ModelConfig(depth=3, stride=3))
+    check_shapes(ModelConfig(depth=4, stride=1))
+
+
+def test_relu_not_inplace_and_unknown_arch() -> None:
+    net = build_model(ModelConfig())
+    assert all(not m.inplace for m in net.modules() if isinstance(m, torch.nn.ReLU))
+    with pytest.raises(InvalidPointError, match="unknown model.arch"):
+        build_model(ModelConfig(arch="resnet"))
