@@ -31,6 +31,14 @@ DataOpt = Annotated[
         "else torchvision's download.",
     ),
 ]
+StorageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Optuna storage shared by workers: postgresql://..., mysql://..., journal:PATH (a file), "
+        "or sqlite:///FILE (one process only). Grid points are then claimed exactly once.",
+    ),
+]
 TrackingOpt = Annotated[
     str | None,
     typer.Option(
@@ -86,12 +94,27 @@ def run(
         list[str] | None, typer.Option("--set", help="override any key, e.g. --set train.lr=0.01")
     ] = None,
     tracking_uri: TrackingOpt = None,
+    storage: StorageOpt = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="run N workers in parallel on this machine")
+    ] = 1,
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", min=1, help="kind: optuna only: trials per study")
+    ] = None,
+    stale_after: Annotated[
+        float,
+        typer.Option(
+            "--stale-after", min=1, help="seconds without heartbeat before a run counts as dead"
+        ),
+    ] = 120.0,
 ) -> None:
     """Expand SPACE into runs, train each with Lightning, log each to MLflow."""
     from ablate.spaces import apply_overrides, expand, load_space
 
     try:
         ov = _overrides(set_ or [], max_epochs, data, accelerator, experiment)
+        if n_trials is not None:
+            ov["n_trials"] = n_trials
         sp = load_space(space, ov)
         env_data = os.environ.get("ABLATE_DATA")
         if "data.source" not in ov and sp.base["data"].get("source") is None and env_data:
@@ -103,12 +126,22 @@ def run(
             return
         from ablate.console import quiet_libraries
         from ablate.orchestrate import SweepOptions, print_summary, run_sweep
-        from ablate.tracking import resolve_tracking_uri
+        from ablate.tracking import Tracker, resolve_tracking_uri
 
         quiet_libraries()
+        if workers > 1:
+            from ablate.ledger import DEFAULT_JOURNAL
+            from ablate.workers import launch, strip_options
+
+            Tracker(resolve_tracking_uri(tracking_uri, os.environ)).ensure_store()
+            argv = strip_options(sys.argv[1:], ("--workers", "--storage"))
+            raise typer.Exit(launch(argv, workers, storage or f"journal:{DEFAULT_JOURNAL}"))
         opts = SweepOptions(
             tracking_uri=resolve_tracking_uri(tracking_uri, os.environ),
             command=shlex.join(["ablate", *sys.argv[1:]]),
+            storage=storage,
+            stale_after=stale_after,
+            heartbeat_seconds=min(20.0, stale_after / 4),
         )
         outcomes = run_sweep(sp, opts)
     except AblateError as e:
@@ -124,6 +157,29 @@ def run(
     print_summary(outcomes)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    space: Annotated[Path, typer.Argument(help="search space YAML of the sweep")],
+    data: DataOpt = None,
+    max_epochs: Annotated[int | None, typer.Option("--max-epochs", min=1)] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="the same overrides as the run")
+    ] = None,
+    tracking_uri: TrackingOpt = None,
+    storage: StorageOpt = None,
+) -> None:
+    """Points done, running, failed, pruned and pending; the best so far; recent workers."""
+    from ablate.spaces import load_space
+    from ablate.status import print_status, sweep_status
+    from ablate.tracking import resolve_tracking_uri
+
+    try:
+        sp = load_space(space, _overrides(set_ or [], max_epochs, data, None, None))
+        print_status(sp, sweep_status(sp, resolve_tracking_uri(tracking_uri, os.environ), storage))
+    except AblateError as e:
+        _fail(e)
 
 
 @app.command()

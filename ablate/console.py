@@ -45,9 +45,10 @@ class SweepProgress:
     def __init__(self, total: int) -> None:
         self.total = total
         self.trained_seconds: list[float] = []
-        self.started = time.perf_counter()
+        self.started = 0  # points started by this process
 
     def start(self, i: int, label: str, remaining: int) -> None:
+        self.started += 1
         eta = ""
         if self.trained_seconds:
             mean = sum(self.trained_seconds) / len(self.trained_seconds)

@@ -19,10 +19,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from ablate.config import RunConfig
-from ablate.errors import AblateError
 from ablate.console import EpochLine, SweepProgress, fmt_seconds, table
+from ablate.errors import AblateError
 from ablate.plots import confusion_csv, confusion_png
-from ablate.spaces import Space, expand, sweep_id
+from ablate.spaces import Point, Space, expand, sweep_id
 from ablate.tracking import ChildRun, Tracker
 
 # A running child whose heartbeat is older than this is taken for dead
@@ -36,6 +36,10 @@ class SweepOptions:
     tracking_uri: str
     command: str = ""
     workdir: Path | None = None  # scratch for Lightning checkpoints; default: a temp folder
+    storage: str | None = None  # Optuna storage URL: grid points become a shared work queue
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    stale_after: float = STALE_SECONDS
+    poll_seconds: float = 5.0  # how often an idle worker looks for lost or remaining points
 
 
 @dataclass
@@ -53,19 +57,19 @@ class Outcome:
 
 
 class Heartbeat:
-    """Marks a run alive every HEARTBEAT_SECONDS from a background thread."""
+    """Calls `beat` every `every` seconds from a background thread while training runs."""
 
-    def __init__(self, tracker: Tracker, run_id: str, every: float = HEARTBEAT_SECONDS) -> None:
-        self.tracker, self.run_id, self.every = tracker, run_id, every
+    def __init__(self, beat: Callable[[], None], every: float = HEARTBEAT_SECONDS) -> None:
+        self.beat, self.every = beat, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="ablate-heartbeat")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                self.tracker.heartbeat(self.run_id)
+                self.beat()
             except Exception as e:  # a missed beat must not kill training; say so
-                print(f"ablate: heartbeat for run {self.run_id} failed: {e}")
+                print(f"ablate: heartbeat failed: {type(e).__name__}: {e}")
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -76,12 +80,14 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
-def classify(children: Sequence[ChildRun], now: float) -> dict[str, ChildRun]:
+def classify(
+    children: Sequence[ChildRun], now: float, stale_after: float = STALE_SECONDS
+) -> dict[str, ChildRun]:
     """Per run key, the child that settles it: finished/skipped wins, then a live run."""
     best: dict[str, ChildRun] = {}
     for c in children:
         if c.state in ("finished", "skipped") or (
-            c.state == "running" and c.status == "RUNNING" and now - c.heartbeat < STALE_SECONDS
+            c.state == "running" and c.status == "RUNNING" and now - c.heartbeat < stale_after
         ):
             prev = best.get(c.key)
             if prev is None or prev.state == "running":
@@ -89,11 +95,13 @@ def classify(children: Sequence[ChildRun], now: float) -> dict[str, ChildRun]:
     return best
 
 
-def stale_children(children: Sequence[ChildRun], now: float) -> list[ChildRun]:
+def stale_children(
+    children: Sequence[ChildRun], now: float, stale_after: float = STALE_SECONDS
+) -> list[ChildRun]:
     return [
         c
         for c in children
-        if c.status == "RUNNING" and c.state == "running" and now - c.heartbeat >= STALE_SECONDS
+        if c.status == "RUNNING" and c.state == "running" and now - c.heartbeat >= stale_after
     ]
 
 
@@ -106,6 +114,20 @@ def check_data_sources(points: Sequence[Point]) -> None:
 
 
 def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
+    """Dispatch: Optuna spaces to `ablate.tuning`; grids with a storage to the shared
+    work queue in `ablate.distributed`; other grids run here, in order."""
+    if space.kind == "optuna":
+        from ablate.tuning import run_optuna
+
+        return run_optuna(space, opts)
+    if opts.storage:
+        from ablate.distributed import run_grid_queue
+
+        return run_grid_queue(space, opts)[1]
+    return run_grid_local(space, opts)
+
+
+def run_grid_local(space: Space, opts: SweepOptions) -> list[Outcome]:
     """Train every point not yet finished, in order; a failing point does not stop the sweep."""
     points = expand(space)
     check_data_sources(points)
@@ -125,10 +147,10 @@ def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
     )
     children = tracker.children(parent)
     now = time.time()
-    for c in stale_children(children, now):
+    for c in stale_children(children, now, opts.stale_after):
         tracker.set_tags(c.run_id, {"ablate.fail_reason": "no heartbeat: the process died"})
         tracker.end(c.run_id, "failed")
-    settled = classify(children, now)
+    settled = classify(children, now, opts.stale_after)
     progress = SweepProgress(len(points))
     if resumed:
         done = sum(1 for p in points if p.config.key() in settled)
@@ -146,7 +168,14 @@ def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
                 continue
             remaining = sum(1 for p in points[point.index :] if p.config.key() not in settled)
             progress.start(i, point.label, remaining)
-            outcome = run_point(tracker, parent, point.config, point.label, workdir=opts.workdir)
+            outcome = run_point(
+                tracker,
+                parent,
+                point.config,
+                point.label,
+                workdir=opts.workdir,
+                heartbeat_seconds=opts.heartbeat_seconds,
+            )
             if outcome.state == "finished":
                 progress.done(outcome.seconds)
             outcomes.append(outcome)
@@ -166,6 +195,7 @@ def run_point(
     extra_tags: Mapping[str, str] | None = None,
     callbacks: Sequence[Callback] = (),
     on_start: Callable[[str], None] | None = None,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> Outcome:
     """Train, test, log and explain one config as one child run. Never raises for a
     bad point (the run is marked failed); Ctrl-C marks it killed and re-raises."""
@@ -181,7 +211,8 @@ def run_point(
         on_start(rid)
     t0 = time.perf_counter()
     try:
-        with Heartbeat(tracker, rid), tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        beat = Heartbeat(lambda: tracker.heartbeat(rid), heartbeat_seconds)
+        with beat, tempfile.TemporaryDirectory(dir=workdir) as tmp:
             metrics = _train_log_explain(tracker, rid, cfg, Path(tmp), callbacks)
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown
@@ -195,8 +226,10 @@ def run_point(
         raise
     except Exception as e:
         if type(e).__name__ == "TrialPruned":  # optuna's, raised by the pruning callback
+            tracker.set_tags(rid, {"ablate.pruned": str(e)})  # "Trial was pruned at epoch N."
             tracker.end(rid, "pruned")
-            raise
+            print(f"    pruned: {e}")
+            return Outcome(label, "pruned", rid, seconds=time.perf_counter() - t0, reason=str(e))
         tracker.set_tags(rid, {"ablate.fail_reason": f"{type(e).__name__}: {e}"})
         tracker.client.log_text(rid, traceback.format_exc(), "error.txt")
         tracker.end(rid, "failed")

@@ -258,6 +258,8 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
     grid = dict(space.grid)
     experiment = space.experiment
     for key, value in overrides.items():
+        if key == "n_trials":
+            raise ConfigError(f"{space.path}: --n-trials applies to kind: optuna spaces only.")
         if key == "experiment":
             experiment = str(value)
             continue

@@ -102,6 +102,11 @@ class Tracker:
         self.uri = tracking_uri
         self.client = MlflowClient(tracking_uri)
 
+    def ensure_store(self) -> None:
+        """Create the store's tables now: workers started together on a fresh sqlite
+        file would otherwise race in MLflow's schema migration."""
+        self.client.search_experiments(max_results=1)
+
     # ------------------------------------------------------------ experiments
     def experiment_id(self, name: str) -> str:
         exp = self.client.get_experiment_by_name(name)

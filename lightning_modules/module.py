@@ -36,9 +36,9 @@ class Classifier(L.LightningModule):
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         x, y = batch
-        x = to_float(x)
         if self.training and self.cfg.data.augment:
-            x = augment_batch(x)
+            x = augment_batch(x)  # on uint8: 3x cheaper than on float
+        x = to_float(x)
         if self.cfg.train.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y

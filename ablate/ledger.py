@@ -1,0 +1,169 @@
+"""An Optuna storage used as an exactly-once work queue for sweep points.
+
+Optuna's GridSampler can run a point twice under concurrency (optuna #2039,
+#4627, #5139). Here points are enqueued explicitly (one WAITING trial per run
+key, under a lock) and claimed with the storage's own atomic
+WAITING -> RUNNING transition, which succeeds for exactly one process.
+
+Liveness is our own heartbeat, kept as a trial user attribute, so it works on
+every storage (JournalStorage has no heartbeat of its own). A RUNNING trial
+whose heartbeat is older than `stale_after` is failed, and its point is
+enqueued again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from ablate.errors import AblateError
+
+KEY = "ablate.run_key"
+BEAT = "ablate.heartbeat"
+WORKER = "ablate.worker"
+MLFLOW_RUN = "ablate.mlflow_run_id"
+LABEL = "ablate.label"
+INDEX = "ablate.point"
+DEFAULT_JOURNAL = ".ablate/optuna.journal"
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def open_storage(url: str) -> BaseStorage:
+    """postgresql://, mysql://, sqlite:/// -> RDBStorage; journal:PATH or *.journal -> a
+    journal file (safe for several processes on one machine or a shared filesystem)."""
+    if url.startswith("journal:") or url.endswith(".journal"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url.removeprefix("journal:")).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except Exception as e:  # sqlalchemy raises many types for a bad URL or server
+        raise AblateError(
+            f"cannot open the Optuna storage {url!r}: {type(e).__name__}: {e}. Use "
+            "postgresql://USER:PASS@HOST/DB, mysql://..., sqlite:///FILE (one process only) or "
+            "journal:PATH (a file on a shared filesystem)."
+        ) from None
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def open_study(
+    storage: BaseStorage, name: str, direction: str = "maximize", **kwargs: object
+) -> optuna.Study:
+    return optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction=direction,  # type: ignore[arg-type]
+        load_if_exists=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@contextmanager
+def study_lock(storage: BaseStorage, name: str, stale_after: float = 60.0) -> Iterator[None]:
+    """A mutex over any Optuna storage: creating a study with a unique name is atomic.
+
+    A lock older than `stale_after` seconds belongs to a dead process and is broken.
+    """
+    lock = f"{name}::lock"
+    while True:
+        try:
+            sid = storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], lock)
+            storage.set_study_user_attr(sid, "since", time.time())
+            storage.set_study_user_attr(sid, "owner", worker_name())
+            break
+        except optuna.exceptions.DuplicatedStudyError:
+            try:
+                sid = storage.get_study_id_from_name(lock)
+                since = float(storage.get_study_user_attrs(sid).get("since", time.time()))
+                if time.time() - since > stale_after:
+                    storage.delete_study(sid)
+                    continue
+            except KeyError:
+                continue  # released between our two calls
+            time.sleep(0.2)
+    try:
+        yield
+    finally:
+        with suppress(KeyError):  # broken as stale by another process: nothing left to release
+            storage.delete_study(sid)
+
+
+def trials_by_key(study: optuna.Study) -> dict[str, list[FrozenTrial]]:
+    out: dict[str, list[FrozenTrial]] = {}
+    for t in study.get_trials(deepcopy=False):
+        key = t.user_attrs.get(KEY)
+        if key:
+            out.setdefault(key, []).append(t)
+    return out
+
+
+def enqueue_missing(study: optuna.Study, items: Sequence[tuple[str, int, str]]) -> int:
+    """Enqueue (key, index, label) items that have no COMPLETE, RUNNING or WAITING trial.
+    Call under `study_lock`. Returns how many were enqueued."""
+    live = {TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING}
+    have = {k for k, ts in trials_by_key(study).items() if any(t.state in live for t in ts)}
+    n = 0
+    for key, index, label in items:
+        if key not in have:
+            study.enqueue_trial({}, user_attrs={KEY: key, INDEX: index, LABEL: label})
+            n += 1
+    return n
+
+
+def claim(study: optuna.Study) -> FrozenTrial | None:
+    """Atomically take one WAITING trial (lowest number first), or None."""
+    storage = study._storage  # the public BaseStorage API is used below
+    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                storage.set_trial_user_attr(t._trial_id, WORKER, worker_name())
+                storage.set_trial_user_attr(t._trial_id, BEAT, time.time())
+                return storage.get_trial(t._trial_id)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+    return None
+
+
+def beat(study: optuna.Study, trial_id: int) -> None:
+    study._storage.set_trial_user_attr(trial_id, BEAT, time.time())
+
+
+def fail_stale(study: optuna.Study, stale_after: float) -> list[FrozenTrial]:
+    """Fail RUNNING trials with no heartbeat for `stale_after` seconds; return them."""
+    now, failed = time.time(), []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        last = float(
+            t.user_attrs.get(BEAT, t.datetime_start.timestamp() if t.datetime_start else now)
+        )
+        if now - last < stale_after:
+            continue
+        try:
+            if study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                failed.append(t)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another process failed or finished it first
+    return failed
+
+
+def finish(
+    study: optuna.Study, trial_id: int, state: TrialState, value: float | None = None
+) -> None:
+    values = [value] if value is not None and state == TrialState.COMPLETE else None
+    # failed as stale by another process while we finished: our MLflow run stands
+    with suppress(optuna.exceptions.UpdateFinishedTrialError):
+        study._storage.set_trial_state_values(trial_id, state=state, values=values)
