@@ -14,6 +14,7 @@ enqueued again.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 from collections.abc import Iterator, Sequence
@@ -47,14 +48,22 @@ def open_storage(url: str) -> BaseStorage:
         path = Path(url.removeprefix("journal:")).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    except Exception as e:  # sqlalchemy raises many types for a bad URL or server
-        raise AblateError(
-            f"cannot open the Optuna storage {url!r}: {type(e).__name__}: {e}. Use "
-            "postgresql://USER:PASS@HOST/DB, mysql://..., sqlite:///FILE (one process only) or "
-            "journal:PATH (a file on a shared filesystem)."
-        ) from None
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except Exception as e:  # sqlalchemy raises many types for a bad URL or server
+            # Workers started together on a fresh database race to create Optuna's
+            # schema; the losers fail once with an IntegrityError, then find it there.
+            if type(e).__name__ in ("IntegrityError", "ProgrammingError") and attempt < 4:
+                time.sleep(0.3 * (attempt + 1) + random.random() * 0.3)
+                continue
+            error = e
+            break
+    raise AblateError(
+        f"cannot open the Optuna storage {url!r}: {type(error).__name__}: "
+        f"{str(error).splitlines()[0]}. Use postgresql://USER:PASS@HOST/DB, mysql://..., "
+        "sqlite:///FILE (one process only) or journal:PATH (a file on a shared filesystem)."
+    )
 
 
 def worker_name() -> str:
