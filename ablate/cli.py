@@ -171,10 +171,12 @@ def status(
     storage: StorageOpt = None,
 ) -> None:
     """Points done, running, failed, pruned and pending; the best so far; recent workers."""
+    from ablate.console import quiet_libraries
     from ablate.spaces import load_space
     from ablate.status import print_status, sweep_status
     from ablate.tracking import resolve_tracking_uri
 
+    quiet_libraries()
     try:
         sp = load_space(space, _overrides(set_ or [], max_epochs, data, None, None))
         print_status(sp, sweep_status(sp, resolve_tracking_uri(tracking_uri, os.environ), storage))
@@ -209,9 +211,11 @@ def explain(
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Explain a logged run's model on your own images: overlays as PNG, raw maps as .npy."""
+    from ablate.console import quiet_libraries
     from ablate.explain_cli import explain_command
     from ablate.tracking import resolve_tracking_uri
 
+    quiet_libraries()
     try:
         explain_command(
             run_id,

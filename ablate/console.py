@@ -21,7 +21,12 @@ def quiet_libraries() -> None:
     """Keep the terminal to our own lines: Lightning's banners and known-harmless
     warnings go, real warnings stay."""
     import logging
+    import os
     import warnings
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # in case it already was
 
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -252,7 +252,7 @@ def _train_log_explain(
     )
     metrics = dict(result.metrics)
     tracker.log_metrics(rid, metrics)
-    tracker.log_checkpoint(rid, result.net, cfg)
+    tracker.log_checkpoint(rid, result.net, cfg, result.classes)
     cm_dir = tmp / "confusion"
     cm_dir.mkdir()
     files = [

@@ -252,13 +252,20 @@ class Tracker:
     def log_file(self, run_id: str, path: Path, artifact_dir: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_dir)
 
-    def log_checkpoint(self, run_id: str, net: nn.Module, cfg: RunConfig) -> None:
+    def log_checkpoint(
+        self, run_id: str, net: nn.Module, cfg: RunConfig, classes: tuple[str, ...] = ()
+    ) -> None:
         """A slim checkpoint: the resolved config and plain tensors, loadable with
         torch.load(weights_only=True) and nothing else."""
         state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.pt"
-            torch.save({"config": cfg.model_dump(mode="json"), "state_dict": state}, path)
+            payload = {
+                "config": cfg.model_dump(mode="json"),
+                "state_dict": state,
+                "classes": list(classes),
+            }
+            torch.save(payload, path)
             self.client.log_artifact(run_id, str(path), "checkpoint")
 
     def end(self, run_id: str, state: str) -> None:

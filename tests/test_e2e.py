@@ -37,6 +37,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "--set",
         f"data.cache_dir={work / 'cache'}",
     ]
+    mp.setattr("sys.argv", ["ablate", *args])  # as the shell would set it
     result = CliRunner().invoke(app, args)
     client = MlflowClient("sqlite:///mlflow.db")
     yield {"work": work, "result": result, "client": client, "args": args}
@@ -49,7 +50,9 @@ def runs(client: MlflowClient) -> tuple[object, list[object]]:
     all_runs = client.search_runs([exp.experiment_id])
     parents = [r for r in all_runs if r.data.tags.get("ablate.role") == "sweep"]
     assert len(parents) == 1
-    children = [r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    children = [
+        r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id
+    ]
     return parents[0], children
 
 
@@ -77,7 +80,13 @@ def test_parent_and_children_with_params_metrics_artifacts(sweep: dict) -> None:
         assert c.info.status == "FINISHED" and c.data.tags["ablate.state"] == "finished"
         m = c.data.metrics
         assert m["test_acc"] >= CHANCE_MARGIN_ACC, m["test_acc"]
-        for k in ("best_val_acc", "params", "flops_per_image", "train_seconds", "train_images_per_second"):
+        for k in (
+            "best_val_acc",
+            "params",
+            "flops_per_image",
+            "train_seconds",
+            "train_images_per_second",
+        ):
             assert k in m
         assert m["params"] == 5466
         for k in ("test_precision.cat", "test_recall.cat", "test_f1.cat"):
@@ -116,3 +125,68 @@ def test_rerun_skips_finished_points(sweep: dict) -> None:
     assert result.output.count("finished earlier") == 2
     _, children = runs(client)
     assert len(children) == 2  # nothing retrained
+
+
+def test_explanations_attached_to_every_run(sweep: dict) -> None:
+    client = sweep["client"]
+    _, children = runs(client)
+    for c in children:
+        rid = c.info.run_id
+        files = {f.path for f in client.list_artifacts(rid, "explain")}
+        for name in (
+            "maps.npz",
+            "metrics.json",
+            "grid_gradcam.png",
+            "grid_saliency.png",
+            "mistakes.png",
+        ):
+            assert f"explain/{name}" in files, files
+        panels = client.list_artifacts(rid, "explain/panels")
+        assert len(panels) >= 10  # probe: 1 per class, plus the mistakes
+        m = c.data.metrics
+        for method in ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam"):
+            for k in (
+                "deletion_auc",
+                "insertion_auc",
+                "deletion_auc_random",
+                "sanity_spearman",
+                "infidelity",
+            ):
+                assert f"xai.{method}.{k}" in m, (method, k)
+        assert 0 < m["xai.seconds_total"]
+        assert c.data.tags["ablate.xai_flags"]
+
+
+def test_explain_command_on_a_user_image(sweep: dict, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    client = sweep["client"]
+    _, children = runs(client)
+    rid = children[0].info.run_id
+    image = tmp_path / "sample.png"
+    Image.fromarray((np.random.default_rng(0).random((40, 56, 3)) * 255).astype("uint8")).save(
+        image
+    )
+    out = tmp_path / "out"
+    args = [
+        "explain",
+        rid,
+        "--image",
+        str(image),
+        "--class-id",
+        "3",
+        "--method",
+        "gradcam",
+        "--out",
+        str(out),
+    ]
+    args += ["--tracking-uri", f"sqlite:///{sweep['work'] / 'mlflow.db'}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "resized from 56x40 to 32x32" in result.output
+    overlay = Image.open(out / "sample_gradcam.png")
+    assert overlay.format == "PNG"
+    raw = np.load(out / "sample_gradcam.npy")
+    assert raw.shape == (32, 32) and np.isfinite(raw).all()
+    assert (out / "sample_panel.png").exists()

@@ -1,0 +1,106 @@
+"""`ablate explain RUN_ID`: a logged run's model explained on the user's own images.
+
+Needs only the tracking store: the model and its config come from the run's
+checkpoint, so a run trained on another machine works the same. Without
+--image, the run's own probe images (stored in its explain/maps.npz) are used.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ablate.console import console
+from ablate.errors import AblateError, ConfigError
+from ablate.load import load_run
+from ablate.tracking import Tracker
+
+SIDE = 32  # the networks' input size
+
+
+def read_image(path: Path) -> tuple[torch.Tensor, tuple[int, int]]:
+    """An image file as float [0,1] (3, 32, 32), resized if needed; and its original size."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            rgb = im.convert("RGB")
+    except FileNotFoundError:
+        raise AblateError(f"--image {path}: no such file.") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise AblateError(f"--image {path}: not an image Pillow can read ({e}).") from None
+    size = rgb.size
+    if size != (SIDE, SIDE):
+        rgb = rgb.resize((SIDE, SIDE), Image.Resampling.BICUBIC)
+    arr = np.asarray(rgb, dtype=np.uint8).copy()
+    return torch.from_numpy(arr).permute(2, 0, 1).float() / 255, size
+
+
+def probe_images(tracker: Tracker, run_id: str) -> tuple[torch.Tensor, list[str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = tracker.client.download_artifacts(run_id, "explain/maps.npz", tmp)
+        except Exception:  # MLflow raises several types for a missing artifact
+            raise AblateError(
+                f"run {run_id} has no explain/maps.npz (explanations were off): give --image PATH."
+            ) from None
+        with np.load(local) as npz:
+            images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).float() / 255
+            indices = npz["indices"].tolist() if "indices" in npz else list(range(len(images)))
+    return images, [f"test{int(i):05d}" for i in indices]
+
+
+def explain_command(
+    run_id: str,
+    images: Sequence[Path],
+    class_id: int | None,
+    methods: Sequence[str],
+    out: Path,
+    data: str | None,
+    tracking_uri: str,
+) -> list[Path]:
+    """Write `<name>_panel.png`, `<name>_<method>.png` and `<name>_<method>.npy` under `out`."""
+    from explain.attributions import METHODS
+    from explain.pipeline import explain_images
+    from lightning_modules.data import CIFAR10_CLASSES
+
+    del data  # the run's checkpoint and artifacts are all that is needed
+    net, cfg = load_run(run_id, tracking_uri)
+    tracker = Tracker(tracking_uri)
+    classes = tuple(tracker.load_checkpoint(run_id).get("classes") or CIFAR10_CLASSES)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(
+            f"--method {', '.join(unknown)}: unknown; known methods: {', '.join(METHODS)}."
+        )
+    if class_id is not None and not 0 <= class_id < len(classes):
+        raise ConfigError(
+            f"--class-id {class_id}: out of range; the model has {len(classes)} classes: "
+            + ", ".join(f"{i}={c}" for i, c in enumerate(classes))
+            + "."
+        )
+    ecfg = cfg.explain.model_copy(update={"methods": tuple(methods)}) if methods else cfg.explain
+    if images:
+        loaded = [read_image(p) for p in images]
+        x = torch.stack([t for t, _ in loaded])
+        names = [p.stem for p in images]
+        for p, (_, (w, h)) in zip(images, loaded, strict=True):
+            if (w, h) != (SIDE, SIDE):
+                console.print(
+                    f"{p}: resized from {w}x{h} to {SIDE}x{SIDE} (the model's input size)"
+                )
+    else:
+        x, names = probe_images(tracker, run_id)
+        console.print(f"no --image given: explaining the run's {len(names)} probe images")
+    target = (
+        "the predicted class" if class_id is None else f"class {class_id} ({classes[class_id]})"
+    )
+    files = explain_images(net, x, classes, ecfg, out, names, target=class_id)
+    console.print(f"run {run_id}: {len(files)} files for {target} in {out}/")
+    for f in files:
+        console.print(f"  {f}")
+    return files
