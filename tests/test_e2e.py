@@ -153,7 +153,7 @@ def test_explanations_attached_to_every_run(sweep: dict) -> None:
                 "infidelity",
             ):
                 assert f"xai.{method}.{k}" in m, (method, k)
-        assert 0 < m["xai.seconds_total"]
+        assert m["xai.seconds_total"] > 0
         assert c.data.tags["ablate.xai_flags"]
 
 
