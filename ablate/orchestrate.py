@@ -213,7 +213,7 @@ def run_point(
     try:
         beat = Heartbeat(lambda: tracker.heartbeat(rid), heartbeat_seconds)
         with beat, tempfile.TemporaryDirectory(dir=workdir) as tmp:
-            metrics = _train_log_explain(tracker, rid, cfg, Path(tmp), callbacks)
+            metrics = _train_log_explain(tracker, parent_id, rid, cfg, Path(tmp), callbacks)
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown
         tracker.set_tags(rid, {"ablate.fail_reason": "interrupted (Ctrl-C)"})
@@ -240,7 +240,12 @@ def run_point(
 
 
 def _train_log_explain(
-    tracker: Tracker, rid: str, cfg: RunConfig, tmp: Path, callbacks: Sequence[Callback]
+    tracker: Tracker,
+    parent_id: str,
+    rid: str,
+    cfg: RunConfig,
+    tmp: Path,
+    callbacks: Sequence[Callback],
 ) -> dict[str, float]:
     from lightning_modules.datamodule import CifarDataModule
     from lightning_modules.train import fit_and_test
@@ -270,12 +275,15 @@ def _train_log_explain(
         f"train {fmt_seconds(metrics['train_seconds'])} ({metrics['train_images_per_second']:.0f} img/s)"
     )
     if cfg.explain.enabled:
-        metrics.update(_explain(tracker, rid, cfg, result.net, dm, result.classes, tmp / "explain"))
+        metrics.update(
+            _explain(tracker, parent_id, rid, cfg, result.net, dm, result.classes, tmp / "explain")
+        )
     return metrics
 
 
 def _explain(
     tracker: Tracker,
+    parent_id: str,
     rid: str,
     cfg: RunConfig,
     net: torch.nn.Module,
@@ -291,6 +299,10 @@ def _explain(
     test_x, test_y = dm.test_x, dm.test_y
     device = next(net.parameters()).device
     probe_idx = probe_indices(test_y.cpu(), cfg.explain.probe_per_class, seed=0)
+    # the same test indices in every run of the sweep: recorded once on the parent
+    tracker.log_parent_json(
+        parent_id, "probe.json", {"test_indices": probe_idx.tolist(), "per_class": cfg.explain.probe_per_class}
+    )
     probs = predict_proba(net, test_x)
     wrong_idx = most_confident_mistakes(probs, test_y.cpu(), cfg.explain.misclassified)
     out.mkdir(parents=True, exist_ok=True)
