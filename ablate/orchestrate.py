@@ -301,7 +301,9 @@ def _explain(
     probe_idx = probe_indices(test_y.cpu(), cfg.explain.probe_per_class, seed=0)
     # the same test indices in every run of the sweep: recorded once on the parent
     tracker.log_parent_json(
-        parent_id, "probe.json", {"test_indices": probe_idx.tolist(), "per_class": cfg.explain.probe_per_class}
+        parent_id,
+        "probe.json",
+        {"test_indices": probe_idx.tolist(), "per_class": cfg.explain.probe_per_class},
     )
     probs = predict_proba(net, test_x)
     wrong_idx = most_confident_mistakes(probs, test_y.cpu(), cfg.explain.misclassified)

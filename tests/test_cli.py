@@ -36,7 +36,13 @@ def test_dry_run_full_lists_every_point_and_marks_invalid() -> None:
 
 def test_dry_run_applies_overrides() -> None:
     code, out = invoke(
-        "run", str(ROOT / "search_spaces/strides.yaml"), "--dry-run", "--set", "model.stride=2", "--max-epochs", "1"
+        "run",
+        str(ROOT / "search_spaces/strides.yaml"),
+        "--dry-run",
+        "--set",
+        "model.stride=2",
+        "--max-epochs",
+        "1",
     )
     assert code == 0, out
     assert "1 runs (0 invalid)" in out
@@ -59,11 +65,15 @@ def test_bad_yaml(tmp_path: Path) -> None:
 def test_unknown_key(tmp_path: Path) -> None:
     bad = tmp_path / "typo.yaml"
     bad.write_text("base:\n  train:\n    learning_rate: 0.1\n")
-    assert_user_error(*invoke("run", str(bad), "--dry-run"), "base.train.learning_rate", "Allowed keys")
+    assert_user_error(
+        *invoke("run", str(bad), "--dry-run"), "base.train.learning_rate", "Allowed keys"
+    )
 
 
 def test_bad_set_value() -> None:
-    code, out = invoke("run", str(ROOT / "search_spaces/smoke.yaml"), "--dry-run", "--set", "model.head=dense")
+    code, out = invoke(
+        "run", str(ROOT / "search_spaces/smoke.yaml"), "--dry-run", "--set", "model.head=dense"
+    )
     assert_user_error(code, out, "model.head", "'dense'", "'gap'")
 
 
@@ -75,7 +85,12 @@ def test_missing_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(tmp_path)
     missing = tmp_path / "nowhere" / "cifar.zip"
     code, out = invoke(
-        "run", str(ROOT / "search_spaces/smoke.yaml"), "--data", str(missing), "--set", f"data.cache_dir={tmp_path}"
+        "run",
+        str(ROOT / "search_spaces/smoke.yaml"),
+        "--data",
+        str(missing),
+        "--set",
+        f"data.cache_dir={tmp_path}",
     )
     assert_user_error(code, out, str(missing), "--data", "ABLATE_DATA")
     assert not (tmp_path / "mlflow.db").exists()  # nothing was started for a sweep that cannot run
@@ -83,5 +98,7 @@ def test_missing_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_explain_unknown_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out = invoke("explain", "0123456789abcdef", "--tracking-uri", f"sqlite:///{tmp_path}/m.db")
+    code, out = invoke(
+        "explain", "0123456789abcdef", "--tracking-uri", f"sqlite:///{tmp_path}/m.db"
+    )
     assert_user_error(code, out, "no run '0123456789abcdef'")

@@ -57,11 +57,17 @@ def test_every_point_of_full_yaml(point) -> None:  # type: ignore[no-untyped-def
 
 
 def test_full_yaml_invalid_points_are_the_deep_strided_ones() -> None:
-    bad = {(p.config.model.depth, p.config.model.stride) for p in FULL if invalid_reason(p.config.model)}
+    bad = {
+        (p.config.model.depth, p.config.model.stride)
+        for p in FULL
+        if invalid_reason(p.config.model)
+    }
     assert bad == {(3, 2), (4, 2), (3, 3), (4, 3)}
 
 
-@pytest.mark.parametrize("size,kernel,stride", [(32, 3, 1), (32, 4, 1), (32, 4, 2), (32, 3, 3), (11, 4, 3), (5, 2, 2)])
+@pytest.mark.parametrize(
+    "size,kernel,stride", [(32, 3, 1), (32, 4, 1), (32, 4, 2), (32, 3, 3), (11, 4, 3), (5, 2, 2)]
+)
 def test_same_padding_matches_keras(size: int, kernel: int, stride: int) -> None:
     out, before, after = same_padding(size, kernel, stride)
     assert out == -(-size // stride)  # ceil
@@ -94,5 +100,5 @@ def test_check_shapes_names_the_layer() -> None:
 def test_relu_not_inplace_and_unknown_arch() -> None:
     net = build_model(ModelConfig())
     assert all(not m.inplace for m in net.modules() if isinstance(m, torch.nn.ReLU))
-    with pytest.raises(InvalidPointError, match="unknown model.arch"):
+    with pytest.raises(InvalidPointError, match=r"unknown model\.arch"):
         build_model(ModelConfig(arch="resnet"))

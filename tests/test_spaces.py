@@ -24,10 +24,17 @@ def write(tmp_path: Path, doc: object, name: str = "space.yaml") -> Path:
 
 
 def test_expansion_is_the_product_times_seeds(tmp_path: Path) -> None:
-    grid = {"model.stride": [1, 2, 3], "model.kernel_size": [3, 4], "model.head": ["gap", "flatten"]}
+    grid = {
+        "model.stride": [1, 2, 3],
+        "model.kernel_size": [3, 4],
+        "model.head": ["gap", "flatten"],
+    }
     space = load_space(write(tmp_path, {"experiment": "x", "grid": grid, "seeds": [7, 11]}))
     points = expand(space)
-    got = {(p.config.model.stride, p.config.model.kernel_size, p.config.model.head, p.seed) for p in points}
+    got = {
+        (p.config.model.stride, p.config.model.kernel_size, p.config.model.head, p.seed)
+        for p in points
+    }
     want = set(itertools.product([1, 2, 3], [3, 4], ["gap", "flatten"], [7, 11]))
     assert got == want
     assert len(points) == len(want)
@@ -57,7 +64,9 @@ def test_expansion_is_deterministic_and_keys_unique(tmp_path: Path) -> None:
     widths=st.lists(st.integers(1, 64), min_size=1, max_size=3, unique=True),
     seeds=st.integers(1, 3),
 )
-def test_expansion_matches_product_property(strides: list[int], widths: list[int], seeds: int) -> None:
+def test_expansion_matches_product_property(
+    strides: list[int], widths: list[int], seeds: int
+) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
@@ -91,8 +100,12 @@ def test_overrides_pin_grid_keys_and_set_base(tmp_path: Path) -> None:
 
 
 def test_run_key_ignores_where_data_lives(tmp_path: Path) -> None:
-    a = RunConfig().model_copy(update={"data": RunConfig().data.model_copy(update={"source": "/a.zip"})})
-    b = RunConfig().model_copy(update={"data": RunConfig().data.model_copy(update={"source": "/b"})})
+    a = RunConfig().model_copy(
+        update={"data": RunConfig().data.model_copy(update={"source": "/a.zip"})}
+    )
+    b = RunConfig().model_copy(
+        update={"data": RunConfig().data.model_copy(update={"source": "/b"})}
+    )
     assert a.key() == b.key()
     c = RunConfig(seed=1)
     assert c.key() != a.key()

@@ -36,7 +36,12 @@ def load(tmp_path: Path, doc: dict[str, Any], overrides: dict[str, Any] | None =
 def test_shipped_optuna_spaces_load() -> None:
     tpe = load_space(ROOT / "search_spaces" / "optuna_tpe.yaml")
     assert spec_of(tpe).sampler == "tpe" and spec_of(tpe).pruner == "median"
-    assert set(spec_of(tpe).params) == {"train.lr", "model.width", "model.kernel_size", "model.head"}
+    assert set(spec_of(tpe).params) == {
+        "train.lr",
+        "model.width",
+        "model.kernel_size",
+        "model.head",
+    }
     tuned = load_space(ROOT / "search_spaces" / "strides_tuned_lr.yaml")
     assert [p.config.model.stride for p in expand(tuned)] == [1, 2, 3]
     assert set(spec_of(tuned).params) == {"train.lr", "train.weight_decay"}
@@ -45,27 +50,53 @@ def test_shipped_optuna_spaces_load() -> None:
 def test_defaults_and_n_trials_override(tmp_path: Path) -> None:
     space = load(tmp_path, optuna_doc(), {"n_trials": 3})
     spec = spec_of(space)
-    assert (spec.n_trials, spec.metric, spec.direction, spec.sampler) == (3, "best_val_acc", "maximize", "tpe")
+    assert (spec.n_trials, spec.metric, spec.direction, spec.sampler) == (
+        3,
+        "best_val_acc",
+        "maximize",
+        "tpe",
+    )
 
 
 @pytest.mark.parametrize(
     "change,needle",
     [
-        ({"params": {"train.lr": {"type": "uniform", "low": 0, "high": 1}}}, "type float, int or categorical"),
-        ({"params": {"train.lr": {"type": "float", "low": 0.1, "high": 0.01}}}, "must be below high"),
-        ({"params": {"train.lr": {"type": "float", "low": 0.0, "high": 0.1, "log": True}}}, "log distribution needs low > 0"),
+        (
+            {"params": {"train.lr": {"type": "uniform", "low": 0, "high": 1}}},
+            "type float, int or categorical",
+        ),
+        (
+            {"params": {"train.lr": {"type": "float", "low": 0.1, "high": 0.01}}},
+            "must be below high",
+        ),
+        (
+            {"params": {"train.lr": {"type": "float", "low": 0.0, "high": 0.1, "log": True}}},
+            "log distribution needs low > 0",
+        ),
         ({"params": {"train.lr": {"type": "float", "low": 1e-4, "hi": 1}}}, "Did you mean 'high'"),
         ({"params": {"train.lrr": LR}}, "Did you mean 'lr'"),
         ({"params": {"model.head": {"type": "categorical", "choices": []}}}, "non-empty list"),
-        ({"params": {"model.head": {"type": "categorical", "choices": ["gap", "dense"]}}}, "params.model.head[1]"),
-        ({"params": {"model.stride": {"type": "int", "low": 1, "high": 9}}}, "params.model.stride[1]"),
+        (
+            {"params": {"model.head": {"type": "categorical", "choices": ["gap", "dense"]}}},
+            "params.model.head[1]",
+        ),
+        (
+            {"params": {"model.stride": {"type": "int", "low": 1, "high": 9}}},
+            "params.model.stride[1]",
+        ),
         ({"sampler": {"name": "bayes"}}, "tpe, random, grid, cmaes"),
         ({"pruner": "sometimes"}, "median, hyperband, none"),
         ({"n_trials": 0}, "n_trials"),
         ({"metric": "accuracy"}, "best_val_acc"),
         ({"nuisance": {"train.lr": LR}}, "either params or nuisance"),
         ({"scientific": {"train.lr": [0.1]}}, "both scientific and tuned"),
-        ({"sampler": "cmaes", "params": {"model.head": {"type": "categorical", "choices": ["gap"]}}}, "cmaes"),
+        (
+            {
+                "sampler": "cmaes",
+                "params": {"model.head": {"type": "categorical", "choices": ["gap"]}},
+            },
+            "cmaes",
+        ),
         ({"seeds": 3}, "Did you mean 'seed'"),
     ],
 )
@@ -86,14 +117,24 @@ def test_n_trials_flag_refused_for_grid(tmp_path: Path) -> None:
 
 
 def run_cli(work: Path, space: Path, *extra: str) -> str:
-    args = ["run", str(space), "--data", str(SLICE), "--set", f"data.cache_dir={work / 'cache'}", *extra]
+    args = [
+        "run",
+        str(space),
+        "--data",
+        str(SLICE),
+        "--set",
+        f"data.cache_dir={work / 'cache'}",
+        *extra,
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return result.output
 
 
 @pytest.mark.e2e
-def test_pruned_trials_are_recorded_and_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pruned_trials_are_recorded_and_rerun_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     doc = {
         "experiment": "prune",
@@ -128,7 +169,11 @@ def test_pruned_trials_are_recorded_and_rerun_resumes(tmp_path: Path, monkeypatc
         assert c.data.tags["optuna.state"] == "PRUNED"
         assert "pruned at epoch" in c.data.tags["ablate.pruned"]
     storage = open_storage("journal:.ablate/optuna.journal")
-    study_names = [s.study_name for s in optuna.get_all_study_summaries(storage) if "::lock" not in s.study_name]
+    study_names = [
+        s.study_name
+        for s in optuna.get_all_study_summaries(storage)
+        if "::lock" not in s.study_name
+    ]
     trial_states = {
         t.state.name
         for name in study_names
@@ -142,7 +187,9 @@ def test_pruned_trials_are_recorded_and_rerun_resumes(tmp_path: Path, monkeypatc
 
 
 @pytest.mark.e2e
-def test_scientific_points_each_get_their_best_nuisance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scientific_points_each_get_their_best_nuisance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     run_cli(
         tmp_path,
@@ -154,7 +201,11 @@ def test_scientific_points_each_get_their_best_nuisance(tmp_path: Path, monkeypa
     client = MlflowClient("sqlite:///mlflow.db")
     exp = client.get_experiment_by_name("strides_tuned_lr")
     assert exp is not None
-    parent = next(r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("ablate.role") == "sweep")
+    parent = next(
+        r
+        for r in client.search_runs([exp.experiment_id])
+        if r.data.tags.get("ablate.role") == "sweep"
+    )
     local = client.download_artifacts(parent.info.run_id, "best.json", str(tmp_path))
     best = json.loads(Path(local).read_text())
     assert best["metric"] == "best_val_acc"
@@ -162,4 +213,6 @@ def test_scientific_points_each_get_their_best_nuisance(tmp_path: Path, monkeypa
     for b in best["points"].values():
         assert set(b["best_params"]) == {"train.lr", "train.weight_decay"}
         assert 0.0 <= b["best_value"] <= 1.0 and b["trials"] == 2
-        assert client.get_run(b["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert (
+            client.get_run(b["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == parent.info.run_id
+        )
