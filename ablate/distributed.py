@@ -23,6 +23,7 @@ from ablate.orchestrate import (
     SweepOptions,
     check_data_sources,
     run_point,
+    stale_children,
 )
 from ablate.spaces import Point, Space, expand, sweep_id
 from ablate.tracking import Tracker
@@ -55,17 +56,23 @@ def setup_parent(
     return parent
 
 
-def release_stale(tracker: Tracker, study: optuna.Study, stale_after: float) -> int:
-    """Fail trials whose worker died, and their MLflow runs."""
+def release_stale(tracker: Tracker, study: optuna.Study, parent: str, stale_after: float) -> int:
+    """Fail trials whose worker died, and MLflow runs with no heartbeat under `parent`.
+
+    The MLflow side is checked on its own: a worker can die after creating its run
+    but before recording the run id on its trial.
+    """
     failed = ledger.fail_stale(study, stale_after)
     for t in failed:
         rid = t.user_attrs.get(ledger.MLFLOW_RUN)
         if rid and tracker.run_exists(rid):
-            tracker.set_tags(
-                rid,
-                {"ablate.fail_reason": f"worker {t.user_attrs.get(ledger.WORKER)} stopped beating"},
-            )
+            reason = f"worker {t.user_attrs.get(ledger.WORKER)} stopped beating"
+            tracker.set_tags(rid, {"ablate.fail_reason": reason})
             tracker.end(rid, "failed")
+    for c in stale_children(tracker.children(parent), time.time(), stale_after):
+        reason = f"worker {c.tags.get('ablate.worker', c.tags.get('ablate.host'))} stopped beating"
+        tracker.set_tags(c.run_id, {"ablate.fail_reason": reason})
+        tracker.end(c.run_id, "failed")
     return len(failed)
 
 
@@ -84,7 +91,7 @@ def run_grid_queue(space: Space, opts: SweepOptions) -> tuple[str, list[Outcome]
     by_key = {p.config.key(): p for p in points}
     with ledger.study_lock(storage, name):
         parent = setup_parent(tracker, study, space, sid, opts, len(points))
-        release_stale(tracker, study, opts.stale_after)
+        release_stale(tracker, study, parent, opts.stale_after)
         recorded = {c.key for c in tracker.children(parent) if c.state == "skipped"}
         valid = []
         for p in points:
@@ -103,7 +110,7 @@ def run_grid_queue(space: Space, opts: SweepOptions) -> tuple[str, list[Outcome]
         while True:
             trial = ledger.claim(study)
             if trial is None:
-                if release_stale(tracker, study, opts.stale_after):
+                if release_stale(tracker, study, parent, opts.stale_after):
                     with ledger.study_lock(storage, name):
                         ledger.enqueue_missing(study, valid)
                     continue

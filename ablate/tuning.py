@@ -115,7 +115,7 @@ def _tune_point(
     started = time.time()
     outcomes: list[Outcome] = []
     while True:
-        release_stale(tracker, study, opts.stale_after)
+        release_stale(tracker, study, parent, opts.stale_after)
         trials = study.get_trials(deepcopy=False)
         done = sum(t.state in done_states for t in trials)
         running = sum(t.state == TrialState.RUNNING for t in trials)

@@ -95,3 +95,21 @@ def test_lock_is_exclusive_and_breaks_when_stale(tmp_path: Path) -> None:
     with ledger.study_lock(storage, "s", stale_after=60):
         pass
     assert time.perf_counter() - t0 < 5
+
+
+def test_release_stale_fails_orphan_mlflow_runs(tmp_path: Path) -> None:
+    """A worker killed after creating its MLflow run, before its trial knew the run id."""
+    from ablate.config import RunConfig
+    from ablate.distributed import release_stale
+    from ablate.tracking import Tracker
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    parent, _ = tracker.start_parent("e", "sweep", "e sweep", None, "ablate run", {})
+    orphan = tracker.start_child(parent, RunConfig(), "orphan")
+    alive = tracker.start_child(parent, RunConfig(seed=1), "alive")
+    tracker.set_tags(orphan, {"ablate.heartbeat": f"{time.time() - 100:.0f}"})
+    study = ledger.open_study(ledger.open_storage(journal(tmp_path)), "s")
+    assert release_stale(tracker, study, parent, stale_after=60) == 0  # no trial was stale
+    assert tracker.client.get_run(orphan).info.status == "FAILED"
+    assert tracker.client.get_run(orphan).data.tags["ablate.state"] == "failed"
+    assert tracker.client.get_run(alive).info.status == "RUNNING"
