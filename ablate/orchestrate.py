@@ -106,11 +106,13 @@ def stale_children(
 
 
 def check_data_sources(points: Sequence[Point]) -> None:
-    """Fail before anything is recorded when a data path does not exist."""
-    from lightning_modules.data import resolve_source
+    """Fail before anything is recorded when data cannot be had: a path that does not
+    exist, or a torchvision download that fails (which is then cached for every run)."""
+    from lightning_modules.data import load_cifar10, resolve_source
 
     for data in {p.config.data for p in points}:
-        resolve_source(data)
+        if resolve_source(data).format == "torchvision":
+            load_cifar10(data)
 
 
 def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:

@@ -102,3 +102,25 @@ def test_explain_unknown_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "explain", "0123456789abcdef", "--tracking-uri", f"sqlite:///{tmp_path}/m.db"
     )
     assert_user_error(code, out, "no run '0123456789abcdef'")
+
+
+def test_download_failure_is_one_paragraph_and_records_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.error import URLError
+
+    import torchvision.datasets.cifar as tv_cifar
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise URLError("no network")
+
+    monkeypatch.setattr(
+        tv_cifar, "download_and_extract_archive", offline
+    )  # never download in tests
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ABLATE_DATA", raising=False)
+    code, out = invoke(
+        "run", str(ROOT / "search_spaces/smoke.yaml"), "--set", f"data.cache_dir={tmp_path}"
+    )
+    assert_user_error(code, out, "torchvision", "--data", "data.source", "ABLATE_DATA")
+    assert not (tmp_path / "mlflow.db").exists()
