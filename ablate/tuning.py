@@ -84,6 +84,7 @@ def run_optuna(space: Space, opts: SweepOptions) -> list[Outcome]:
         f"Optuna sweep {parent}: {len(scientific)} scientific point(s) x {spec.n_trials} trials on {storage_url}."
     )
     outcomes: list[Outcome] = []
+    best: dict[str, Any] = {}
     progress = SweepProgress(len(scientific) * spec.n_trials)
     for point in scientific:
         study = ledger.open_study(
@@ -94,7 +95,17 @@ def run_optuna(space: Space, opts: SweepOptions) -> list[Outcome]:
             pruner=make_pruner(spec, point.config.train.max_epochs),
         )
         outcomes += _tune_point(tracker, study, parent, space, spec, point, progress, opts)
-        _record_best(tracker, storage, root, parent, space, scientific, spec)
+        best = _record_best(tracker, storage, root, parent, scientific, spec)  # kept current
+    if best:
+        rows = [
+            [label, f"{b['best_value']:.4f}", json.dumps(b["best_params"]), b["trials"]]
+            for label, b in best.items()
+        ]
+        table(
+            f"Best {spec.metric} per scientific point",
+            ["point", spec.metric, "best nuisance setting", "trials"],
+            rows,
+        )
     tracker.end(parent, "finished" if all(o.ok for o in outcomes) else "failed")
     return outcomes
 
@@ -217,17 +228,15 @@ def _record_best(
     storage: optuna.storages.BaseStorage,
     root: str,
     parent: str,
-    space: Space,
     scientific: list[Point],
     spec: OptunaSpec,
-) -> None:
+) -> dict[str, Any]:
     """Per scientific value, its best nuisance setting: best.json and best.* metrics on the parent."""
     best = best_by_point(storage, root, scientific)
     if not best:
-        return
-    tracker.log_parent_json(
-        parent, "best.json", {"metric": spec.metric, "direction": spec.direction, "points": best}
-    )
+        return best
+    payload = {"metric": spec.metric, "direction": spec.direction, "points": best}
+    tracker.log_parent_json(parent, "best.json", payload)
     tracker.log_metrics(
         parent,
         {
@@ -235,12 +244,4 @@ def _record_best(
             for label, b in best.items()
         },
     )
-    rows = [
-        [label, f"{b['best_value']:.4f}", json.dumps(b["best_params"]), b["trials"]]
-        for label, b in best.items()
-    ]
-    table(
-        f"Best {spec.metric} per scientific point",
-        ["point", spec.metric, "best nuisance setting", "trials"],
-        rows,
-    )
+    return best
