@@ -17,13 +17,14 @@ from optuna.trial import TrialState
 
 from ablate import ledger
 from ablate.console import SweepProgress
+from ablate.liveness import worker_id
 from ablate.orchestrate import (
     Heartbeat,
     Outcome,
     SweepOptions,
     check_data_sources,
+    fail_stale_runs,
     run_point,
-    stale_children,
 )
 from ablate.spaces import Point, Space, expand, sweep_id
 from ablate.tracking import Tracker
@@ -69,10 +70,7 @@ def release_stale(tracker: Tracker, study: optuna.Study, parent: str, stale_afte
             reason = f"worker {t.user_attrs.get(ledger.WORKER)} stopped beating"
             tracker.set_tags(rid, {"ablate.fail_reason": reason})
             tracker.end(rid, "failed")
-    for c in stale_children(tracker.children(parent), time.time(), stale_after):
-        reason = f"worker {c.tags.get('ablate.worker', c.tags.get('ablate.host'))} stopped beating"
-        tracker.set_tags(c.run_id, {"ablate.fail_reason": reason})
-        tracker.end(c.run_id, "failed")
+    fail_stale_runs(tracker, tracker.children(parent), stale_after)
     return len(failed)
 
 
@@ -102,7 +100,7 @@ def run_grid_queue(space: Space, opts: SweepOptions) -> tuple[str, list[Outcome]
                 tracker.skip(parent, p.config, p.label, reason)
         queued = ledger.enqueue_missing(study, valid)
     print(
-        f"Sweep {parent} ({len(points)} points) on {opts.storage}: {queued} points queued now, worker {ledger.worker_name()}."
+        f"Sweep {parent} ({len(points)} points) on {opts.storage}: {queued} points queued now, worker {worker_id()}."
     )
     progress = SweepProgress(len(points))
     mine: list[Outcome] = []
@@ -142,7 +140,6 @@ def _run_claimed(
     tags = {
         "optuna.study": study.study_name,
         "optuna.trial_number": str(trial.number),
-        "ablate.worker": ledger.worker_name(),
     }
     outcome = Outcome(point.label, "failed")
     try:

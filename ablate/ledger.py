@@ -13,9 +13,7 @@ enqueued again.
 
 from __future__ import annotations
 
-import os
 import random
-import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -26,6 +24,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from ablate.errors import AblateError
+from ablate.liveness import is_stale, worker_id
 
 KEY = "ablate.run_key"
 BEAT = "ablate.heartbeat"
@@ -66,10 +65,6 @@ def open_storage(url: str) -> BaseStorage:
     )
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def open_study(
     storage: BaseStorage, name: str, direction: str = "maximize", **kwargs: object
 ) -> optuna.Study:
@@ -93,7 +88,7 @@ def study_lock(storage: BaseStorage, name: str, stale_after: float = 60.0) -> It
         try:
             sid = storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], lock)
             storage.set_study_user_attr(sid, "since", time.time())
-            storage.set_study_user_attr(sid, "owner", worker_name())
+            storage.set_study_user_attr(sid, "owner", worker_id())
             break
         except optuna.exceptions.DuplicatedStudyError:
             try:
@@ -140,7 +135,7 @@ def claim(study: optuna.Study) -> FrozenTrial | None:
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         try:
             if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
-                storage.set_trial_user_attr(t._trial_id, WORKER, worker_name())
+                storage.set_trial_user_attr(t._trial_id, WORKER, worker_id())
                 storage.set_trial_user_attr(t._trial_id, BEAT, time.time())
                 return storage.get_trial(t._trial_id)
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -153,13 +148,13 @@ def beat(study: optuna.Study, trial_id: int) -> None:
 
 
 def fail_stale(study: optuna.Study, stale_after: float) -> list[FrozenTrial]:
-    """Fail RUNNING trials with no heartbeat for `stale_after` seconds; return them."""
+    """Fail RUNNING trials whose worker is gone (see `ablate.liveness`); return them."""
     now, failed = time.time(), []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         last = float(
             t.user_attrs.get(BEAT, t.datetime_start.timestamp() if t.datetime_start else now)
         )
-        if now - last < stale_after:
+        if not is_stale(last, str(t.user_attrs.get(WORKER, "")), now, stale_after):
             continue
         try:
             if study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):

@@ -21,6 +21,7 @@ from lightning.pytorch.callbacks import Callback
 from ablate.config import RunConfig
 from ablate.console import EpochLine, SweepProgress, fmt_seconds, table
 from ablate.errors import AblateError
+from ablate.liveness import is_stale
 from ablate.plots import confusion_csv, confusion_png
 from ablate.spaces import Point, Space, expand, sweep_id
 from ablate.tracking import ChildRun, Tracker
@@ -86,23 +87,28 @@ def classify(
     """Per run key, the child that settles it: finished/skipped wins, then a live run."""
     best: dict[str, ChildRun] = {}
     for c in children:
-        if c.state in ("finished", "skipped") or (
-            c.state == "running" and c.status == "RUNNING" and now - c.heartbeat < stale_after
-        ):
+        live = c.state == "running" and c.status == "RUNNING"
+        if c.state in ("finished", "skipped") or (live and not _dead(c, now, stale_after)):
             prev = best.get(c.key)
             if prev is None or prev.state == "running":
                 best[c.key] = c
     return best
 
 
-def stale_children(
-    children: Sequence[ChildRun], now: float, stale_after: float = STALE_SECONDS
-) -> list[ChildRun]:
-    return [
-        c
-        for c in children
-        if c.status == "RUNNING" and c.state == "running" and now - c.heartbeat >= stale_after
-    ]
+def _dead(c: ChildRun, now: float, stale_after: float) -> bool:
+    return is_stale(c.heartbeat, c.worker, now, stale_after)
+
+
+def fail_stale_runs(tracker: Tracker, children: Sequence[ChildRun], stale_after: float) -> int:
+    """Mark RUNNING children whose worker is gone (no heartbeat, or a dead process on
+    this machine) as failed, so that their points run again. Returns how many."""
+    now, n = time.time(), 0
+    for c in children:
+        if c.status == "RUNNING" and c.state == "running" and _dead(c, now, stale_after):
+            tracker.set_tags(c.run_id, {"ablate.fail_reason": f"worker {c.worker} stopped beating"})
+            tracker.end(c.run_id, "failed")
+            n += 1
+    return n
 
 
 def check_data_sources(points: Sequence[Point]) -> None:
@@ -147,12 +153,10 @@ def run_grid_local(space: Space, opts: SweepOptions) -> list[Outcome]:
             "description": space.description,
         },
     )
+    if fail_stale_runs(tracker, tracker.children(parent), opts.stale_after):
+        print("Runs left by processes that died were marked failed; their points run again.")
     children = tracker.children(parent)
-    now = time.time()
-    for c in stale_children(children, now, opts.stale_after):
-        tracker.set_tags(c.run_id, {"ablate.fail_reason": "no heartbeat: the process died"})
-        tracker.end(c.run_id, "failed")
-    settled = classify(children, now, opts.stale_after)
+    settled = classify(children, time.time(), opts.stale_after)
     progress = SweepProgress(len(points))
     if resumed:
         done = sum(1 for p in points if p.config.key() in settled)

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ablate.console import console, fmt_seconds, table
+from ablate.liveness import is_stale
 from ablate.orchestrate import STALE_SECONDS
 from ablate.spaces import Space, expand, sweep_id
 from ablate.tracking import ChildRun, Tracker
@@ -33,7 +34,9 @@ def point_state(runs: list[ChildRun], now: float, stale_after: float) -> str:
         if s in states:
             return name
     if any(
-        r.state == "running" and r.status == "RUNNING" and now - r.heartbeat < stale_after
+        r.state == "running"
+        and r.status == "RUNNING"
+        and not is_stale(r.heartbeat, r.worker, now, stale_after)
         for r in runs
     ):
         return "running"
@@ -59,11 +62,8 @@ def sweep_status(
     by_key: dict[str, list[ChildRun]] = {}
     for c in children:
         by_key.setdefault(c.run_id if space.kind == "optuna" else c.key, []).append(c)
-        if c.state == "running" and now - c.heartbeat < stale_after:
-            worker = (
-                c.tags.get("ablate.worker")
-                or f"{c.tags.get('ablate.host')}:{c.tags.get('ablate.pid')}"
-            )
+        if c.state == "running" and not is_stale(c.heartbeat, c.worker, now, stale_after):
+            worker = c.worker or "unknown"
             st.workers[worker] = min(st.workers.get(worker, 1e18), now - c.heartbeat)
         better = (
             st.best is None or c.metrics.get("best_val_acc", -1.0) > st.best.metrics["best_val_acc"]

@@ -15,7 +15,6 @@ re-run skips children whose state is finished or skipped.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 import time
@@ -28,12 +27,14 @@ import mlflow
 import torch
 import yaml
 from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from torch import nn
 
 from ablate.config import RunConfig
+from ablate.liveness import worker_id
 
 # MLflow 3.17's own default store in the working folder: `mlflow ui` finds it
 # with no flags. (Its `file:` store now raises unless explicitly allowed.)
@@ -43,8 +44,16 @@ CONFIG = "config.yaml"
 
 
 def resolve_tracking_uri(flag: str | None, env: Mapping[str, str]) -> str:
-    """--tracking-uri, else MLFLOW_TRACKING_URI, else MLflow's default sqlite store."""
-    return flag or env.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """--tracking-uri, else MLFLOW_TRACKING_URI, else MLflow's default sqlite store.
+
+    The default is made absolute (the same ./mlflow.db that `mlflow ui` reads here):
+    MLflow caches stores by URI, so a relative one would follow the first folder it
+    was used in, not the current one.
+    """
+    uri = flag or env.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = f"sqlite:///{(Path.cwd() / uri.removeprefix('sqlite:///')).resolve()}"
+    return uri
 
 
 class EpochLogger(MLFlowLogger):
@@ -55,6 +64,18 @@ class EpochLogger(MLFlowLogger):
     test metrics, checkpoint and explanations are logged, so that a crash in
     between leaves it unfinished and a re-run trains it again.
     """
+
+    @property  # type: ignore[override]
+    @rank_zero_experiment
+    def experiment(self) -> MlflowClient:
+        """The client, bound to our run. Unlike the parent's, it does not call
+        mlflow.set_tracking_uri, which would also set MLFLOW_TRACKING_URI for the
+        rest of the process (and every later sweep in it)."""
+        if not self._initialized:
+            assert self._run_id is not None, "EpochLogger is always bound to a run"
+            self._experiment_id = self._mlflow_client.get_run(self._run_id).info.experiment_id
+            self._initialized = True
+        return self._mlflow_client
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         metrics = dict(metrics)
@@ -77,6 +98,7 @@ class ChildRun:
     state: str  # ablate.state tag
     status: str  # MLflow status
     heartbeat: float  # unix seconds of the last sign of life
+    worker: str  # host:pid:boot of the process that ran it
     metrics: dict[str, float]
     params: dict[str, str]
     tags: dict[str, str]
@@ -191,6 +213,7 @@ class Tracker:
                         state=tags.get("ablate.state", ""),
                         status=r.info.status,
                         heartbeat=float(tags.get("ablate.heartbeat", r.info.start_time / 1000)),
+                        worker=tags.get("ablate.worker", ""),
                         metrics=dict(r.data.metrics),
                         params=dict(r.data.params),
                         tags=tags,
@@ -213,8 +236,7 @@ class Tracker:
                 "ablate.run_key": cfg.key(),
                 "ablate.state": "running",
                 "ablate.heartbeat": f"{time.time():.0f}",
-                "ablate.host": os.uname().nodename,
-                "ablate.pid": str(os.getpid()),
+                "ablate.worker": worker_id(),  # host:pid:boot, see ablate.liveness
                 **extra_tags,
             },
         )

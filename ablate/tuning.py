@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from ablate import ledger
 from ablate.console import SweepProgress, table
 from ablate.distributed import release_stale, setup_parent
+from ablate.liveness import worker_id
 from ablate.optuna_spaces import Dist, OptunaSpec, spec_of
 from ablate.orchestrate import Heartbeat, Outcome, SweepOptions, check_data_sources, run_point
 from ablate.spaces import Point, Space, build_config, expand
@@ -138,7 +139,7 @@ def _tune_point(
         trial = study.ask()
         tid = trial._trial_id
         ledger.beat(study, tid)
-        trial.set_user_attr(ledger.WORKER, ledger.worker_name())
+        trial.set_user_attr(ledger.WORKER, worker_id())
         values = {**point.values, **{k: suggest(trial, k, d) for k, d in spec.params.items()}}
         cfg = build_config(space, values, spec.seed)
         label = " ".join(
@@ -152,7 +153,6 @@ def _tune_point(
         tags = {
             "optuna.study": study.study_name,
             "optuna.trial_number": str(trial.number),
-            "ablate.worker": ledger.worker_name(),
             "ablate.scientific": point.label,
         }
         pruning = (

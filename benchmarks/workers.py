@@ -3,7 +3,7 @@
     python benchmarks/workers.py --data ../shared/data/cifar10-jpeg.zip
 
 Each configuration runs the same 6-point grid (seed 000's network, stride x
-head, a 5,000-image train subset, 2 epochs, explanations off) in a fresh
+head; by default a 5,000-image train subset and 2 epochs; explanations off) in a fresh
 folder with a warm data cache, as `ablate run` from the shell; wall time is
 measured around the whole command. Prints a table with the speed-up.
 """
@@ -50,7 +50,11 @@ def main() -> None:
     )
     ap.add_argument("--data", default="../shared/data/cifar10-jpeg.zip")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--limit-train", type=int, default=5000, help="0 = the whole train split")
     args = ap.parse_args()
+    SPACE["base"]["train"]["max_epochs"] = args.epochs  # type: ignore[index]
+    SPACE["base"]["data"]["limit_train"] = args.limit_train or None  # type: ignore[index]
     with tempfile.TemporaryDirectory() as cache:
         from ablate.config import DataConfig
         from lightning_modules.data import load_cifar10
@@ -58,7 +62,9 @@ def main() -> None:
         load_cifar10(DataConfig(source=args.data, cache_dir=cache))  # warm the cache once
         times = {n: run(n, args.data, Path(cache)) for n in args.workers}
     base = times[args.workers[0]]
-    print(f"{'workers':>8} {'wall s':>8} {'speed-up':>9}   (6 points, {os.cpu_count()} CPUs)")
+    n_train = args.limit_train or "all 45,000"
+    print(f"6 points, {args.epochs} epochs, {n_train} train images, {os.cpu_count()} CPUs")
+    print(f"{'workers':>8} {'wall s':>8} {'speed-up':>9}")
     for n, t in times.items():
         print(f"{n:>8} {t:>8.1f} {base / t:>8.2f}x")
 

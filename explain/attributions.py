@@ -72,6 +72,13 @@ def forward_batch(device: torch.device) -> int:
     return CPU_FORWARD_BATCH if device.type == "cpu" else ACCELERATOR_FORWARD_BATCH
 
 
+def copies_per_batch(n: int, copies: int, device: torch.device) -> int:
+    """Examples per forward pass when each of n inputs is expanded into `copies`
+    (IG steps, perturbations): whole multiples of the batch, since Captum needs at
+    least n, up to `forward_batch` images."""
+    return max(n, min(n * copies, forward_batch(device)))
+
+
 @contextmanager
 def _attributing(model: nn.Module, grad: bool = True) -> Iterator[None]:
     """Eval mode and autograd on, even inside a caller's no_grad or inference_mode
@@ -190,15 +197,12 @@ def integrated_gradients(
         else:
             rgb = torch.tensor(mean, dtype=x.dtype, device=x.device)
             baseline = rgb.view(1, -1, 1, 1).expand_as(x)
-        n = x.shape[0]
-        # Captum needs >= n; whole steps of the batch per chunk, up to forward_batch images
-        chunk = max(n, min(n * cfg.ig_steps, forward_batch(x.device)))
         attr = IntegratedGradients(model).attribute(
             x,
             baselines=baseline,
             target=targets,
             n_steps=cfg.ig_steps,
-            internal_batch_size=chunk,
+            internal_batch_size=copies_per_batch(x.shape[0], cfg.ig_steps, x.device),
         )
     return attr.sum(dim=1).detach()
 

@@ -44,7 +44,7 @@ from scipy.stats import rankdata
 from torch import nn
 
 from ablate.config import ExplainConfig
-from explain.attributions import METHODS, forward_batch, seeded
+from explain.attributions import METHODS, copies_per_batch, forward_batch, seeded
 from explain.feature_maps import eval_mode
 from lightning_modules.models import CIFAR_MEAN
 
@@ -187,7 +187,6 @@ def infidelity_score(
         noise = torch.randn(inputs.shape, generator=g, device=inputs.device) * INFIDELITY_NOISE
         return noise, inputs - noise
 
-    n = x.shape[0]
     with eval_mode(model):
         values = infidelity(
             model,
@@ -196,7 +195,7 @@ def infidelity_score(
             attr,
             target=targets,
             n_perturb_samples=INFIDELITY_SAMPLES,
-            max_examples_per_batch=max(n, min(n * INFIDELITY_SAMPLES, forward_batch(x.device))),
+            max_examples_per_batch=copies_per_batch(x.shape[0], INFIDELITY_SAMPLES, x.device),
             normalize=True,
         )
     return values.mean().item()
@@ -222,14 +221,13 @@ def sensitivity_score(
         noise = torch.rand(inputs.shape, generator=g, device=inputs.device) * 2 - 1
         return inputs + noise * radius
 
-    n = x.shape[0]
     values = sensitivity_max(
         explain,
         x.detach(),
         perturb_func=perturb,
         perturb_radius=SENSITIVITY_RADIUS,
         n_perturb_samples=SENSITIVITY_SAMPLES,
-        max_examples_per_batch=max(n, min(n * SENSITIVITY_SAMPLES, forward_batch(x.device))),
+        max_examples_per_batch=copies_per_batch(x.shape[0], SENSITIVITY_SAMPLES, x.device),
         target=targets,
     )
     return values.mean().item()

@@ -38,8 +38,9 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         f"data.cache_dir={work / 'cache'}",
     ]
     mp.setattr("sys.argv", ["ablate", *args])  # as the shell would set it
+    mp.delenv("MLFLOW_TRACKING_URI", raising=False)  # the default store, and a clean slate
     result = CliRunner().invoke(app, args)
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
     yield {"work": work, "result": result, "client": client, "args": args}
     mp.undo()
 
@@ -190,3 +191,11 @@ def test_explain_command_on_a_user_image(sweep: dict, tmp_path: Path) -> None:
     raw = np.load(out / "sample_gradcam.npy")
     assert raw.shape == (32, 32) and np.isfinite(raw).all()
     assert (out / "sample_panel.png").exists()
+
+
+def test_a_sweep_leaves_no_tracking_uri_in_the_environment(sweep: dict) -> None:
+    # Lightning's MLFlowLogger would set it via mlflow.set_tracking_uri, steering every
+    # later sweep in the same process (a notebook, a test session) to this store.
+    import os
+
+    assert os.environ.get("MLFLOW_TRACKING_URI") is None

@@ -154,7 +154,7 @@ def test_pruned_trials_are_recorded_and_rerun_resumes(
     space = tmp_path / "prune.yaml"
     space.write_text(yaml.safe_dump(doc))
     run_cli(tmp_path, space)
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = client.get_experiment_by_name("prune")
     assert exp is not None
     runs = client.search_runs([exp.experiment_id])
@@ -198,7 +198,7 @@ def test_scientific_points_each_get_their_best_nuisance(
         "--set", "data.limit_train=300", "--set", "data.limit_test=100",
         "--set", "model.width=8", "--set", "explain.enabled=false",
     )  # fmt: skip
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = client.get_experiment_by_name("strides_tuned_lr")
     assert exp is not None
     parent = next(
