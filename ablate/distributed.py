@@ -157,10 +157,10 @@ def _run_claimed(
                 heartbeat_seconds=opts.heartbeat_seconds,
             )
     finally:
-        if outcome.state == "finished":
-            ledger.finish(study, tid, TrialState.COMPLETE, outcome.metrics.get("best_val_acc", 0.0))
-        else:
-            ledger.finish(study, tid, TrialState.FAIL)
+        state = TrialState.COMPLETE if outcome.state == "finished" else TrialState.FAIL
+        ledger.finish(study, tid, state, outcome.metrics.get("best_val_acc", 0.0))
+        if outcome.run_id:
+            tracker.set_tags(outcome.run_id, {"optuna.state": state.name})
     if outcome.state == "finished":
         progress.done(outcome.seconds)
     return outcome

@@ -199,3 +199,16 @@ def test_a_sweep_leaves_no_tracking_uri_in_the_environment(sweep: dict) -> None:
     import os
 
     assert os.environ.get("MLFLOW_TRACKING_URI") is None
+
+
+def test_status_counts_the_finished_sweep(sweep: dict) -> None:
+    args = ["status", str(ROOT / "search_spaces" / "smoke.yaml"), "--data", str(SLICE)]
+    args += ["--tracking-uri", f"sqlite:///{sweep['work'] / 'mlflow.db'}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.count("│") >= 7]
+    cells = [c.strip() for c in lines[-1].split("│")[1:-1]]
+    # done running failed pruned skipped pending of
+    assert cells == ["2", "0", "0", "0", "0", "0", "2"], result.output
+    assert "best so far: stride=" in result.output
+    assert "workers seen recently: none" in result.output

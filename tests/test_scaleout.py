@@ -121,8 +121,16 @@ def test_three_workers_run_each_point_exactly_once(
     states = Counter(t.state.name for t in study.trials)
     assert states == {"COMPLETE": 6}, states
     assert Counter(t.user_attrs["ablate.run_key"] for t in study.trials) == keys
+    assert {c.data.tags["optuna.state"] for c in children} == {"COMPLETE"}
+    assert {c.data.tags["optuna.study"] for c in children} == {study.study_name}
     workers = Counter(c.data.tags["ablate.worker"] for c in children)
     print(f"3 workers, 6 points in {elapsed:.1f}s; points per worker: {dict(workers)}")
+    cmd = [sys.executable, "-m", "ablate.cli", "status", str(space), "--data", str(SLICE)]
+    cmd += ["--storage", postgres_db_url, "--tracking-uri", mlflow_server]
+    status = subprocess.run(cmd, capture_output=True, text=True, cwd=warm_cache, timeout=120)
+    assert status.returncode == 0, status.stderr
+    assert "Optuna trials: complete 6" in status.stdout
+    assert "best so far:" in status.stdout
 
 
 def test_kill_9_mid_trial_then_rerun_completes_without_duplicates(
