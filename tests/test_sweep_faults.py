@@ -1,0 +1,113 @@
+"""A sweep survives its bad points: invalid ones are skipped, crashing ones fail
+alone, Ctrl-C keeps what finished. Runs on the committed CIFAR-10 slice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+import lightning_modules.train as train_mod
+from ablate.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
+pytestmark = pytest.mark.e2e
+
+
+def sweep(tmp_path: Path, grid: dict[str, list[Any]]) -> tuple[int, str, MlflowClient]:
+    doc = {
+        "experiment": "faults",
+        "base": {
+            "model": {"depth": 2, "width": 8, "stride": 1},
+            "data": {"limit_train": 200, "limit_test": 50},
+            "train": {"max_epochs": 1, "batch_size": 50},
+            "explain": {"enabled": False},
+        },
+        "grid": grid,
+    }
+    space = tmp_path / "faults.yaml"
+    space.write_text(yaml.safe_dump(doc))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = ["run", str(space), "--data", str(SLICE), "--tracking-uri", uri]
+    result = CliRunner().invoke(app, [*args, "--set", f"data.cache_dir={tmp_path / 'cache'}"])
+    return result.exit_code, result.output, MlflowClient(uri)
+
+
+def children(client: MlflowClient) -> dict[str, Any]:
+    exp = client.get_experiment_by_name("faults")
+    assert exp is not None
+    runs = client.search_runs([exp.experiment_id])
+    return {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+
+
+def parent(client: MlflowClient) -> Any:
+    exp = client.get_experiment_by_name("faults")
+    assert exp is not None
+    return next(
+        r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("ablate.role")
+    )
+
+
+def test_invalid_point_is_recorded_as_skipped_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    code, out, client = sweep(tmp_path, {"model.depth": [2, 6]})  # 6 blocks: 32px runs out
+    assert code == 0, out
+    runs = children(client)
+    skipped = runs["depth=6 seed=0"]
+    assert skipped.data.tags["ablate.state"] == "skipped" and skipped.info.status == "FINISHED"
+    assert "below 1x1" in skipped.data.tags["ablate.skip_reason"]
+    assert "block 6" in skipped.data.tags["ablate.skip_reason"]
+    assert runs["depth=2 seed=0"].data.tags["ablate.state"] == "finished"
+    assert parent(client).info.status == "FINISHED"
+
+
+def test_a_crashing_point_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = train_mod.fit_and_test
+
+    def flaky(cfg: Any, *args: Any, **kwargs: Any) -> Any:
+        if cfg.model.stride == 2:
+            raise RuntimeError("simulated crash in training")
+        return real(cfg, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "fit_and_test", flaky)
+    code, out, client = sweep(tmp_path, {"model.stride": [1, 2, 3]})
+    assert code == 1, out  # not every point finished
+    assert "Traceback" not in out
+    runs = children(client)
+    bad = runs["stride=2 seed=0"]
+    assert bad.info.status == "FAILED" and bad.data.tags["ablate.state"] == "failed"
+    assert "simulated crash" in bad.data.tags["ablate.fail_reason"]
+    local = client.download_artifacts(bad.info.run_id, "error.txt", str(tmp_path))
+    assert "RuntimeError: simulated crash" in Path(local).read_text()
+    for ok in ("stride=1 seed=0", "stride=3 seed=0"):
+        assert runs[ok].data.tags["ablate.state"] == "finished"
+    # the same command again retries only the failed point
+    monkeypatch.setattr(train_mod, "fit_and_test", real)
+    code, out, client = sweep(tmp_path, {"model.stride": [1, 2, 3]})
+    assert code == 0, out
+    assert out.count("finished earlier") == 2
+
+
+def test_ctrl_c_kills_the_current_run_and_keeps_the_finished_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = train_mod.fit_and_test
+
+    def interrupted(cfg: Any, *args: Any, **kwargs: Any) -> Any:
+        if cfg.model.stride == 2:
+            raise KeyboardInterrupt
+        return real(cfg, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "fit_and_test", interrupted)
+    code, out, client = sweep(tmp_path, {"model.stride": [1, 2, 3]})
+    assert code == 130, out
+    assert "run the same command again to resume" in out
+    runs = children(client)
+    assert runs["stride=1 seed=0"].data.tags["ablate.state"] == "finished"
+    assert runs["stride=2 seed=0"].info.status == "KILLED"
+    assert "stride=3 seed=0" not in runs
+    assert parent(client).info.status == "KILLED"
