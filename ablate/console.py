@@ -55,7 +55,7 @@ class SweepProgress:
     def start(self, i: int, label: str, remaining: int) -> None:
         self.started += 1
         eta = ""
-        if self.trained_seconds:
+        if self.trained_seconds and remaining > 0:  # 0: unknown (shared queue)
             mean = sum(self.trained_seconds) / len(self.trained_seconds)
             eta = f"  [dim]ETA {fmt_seconds(mean * remaining)}[/dim]"
         console.print(f"[bold]point {i} of {self.total}[/bold]  {label}{eta}")

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 
 
@@ -48,9 +49,26 @@ def launch(argv: Sequence[str], n: int, storage: str) -> int:
         + (f", {gpus} GPU(s)" if gpus else "")
         + ")."
     )
-    procs = [subprocess.Popen(cmd, env=worker_env(i, n, cpus, gpus)) for i in range(n)]
+    procs = [
+        subprocess.Popen(
+            cmd,
+            env={**worker_env(i, n, cpus, gpus), "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(n)
+    ]
+    copiers = [
+        threading.Thread(target=_prefix_lines, args=(p, f"[w{i}] "), daemon=True)
+        for i, p in enumerate(procs)
+    ]
+    for t in copiers:
+        t.start()
     try:
         codes = [p.wait() for p in procs]
+        for t in copiers:
+            t.join(timeout=5)
     except KeyboardInterrupt:
         for p in procs:
             p.send_signal(signal.SIGINT)
@@ -58,6 +76,14 @@ def launch(argv: Sequence[str], n: int, storage: str) -> int:
             p.wait()
         raise
     return max(codes)
+
+
+def _prefix_lines(proc: subprocess.Popen[str], prefix: str) -> None:
+    """Copy a worker's output to ours line by line, labelled, so N workers stay readable."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.write(prefix + line)
+        sys.stdout.flush()
 
 
 def strip_options(argv: Sequence[str], names: Sequence[str]) -> list[str]:
