@@ -128,18 +128,22 @@ def _tune_point(
     outcomes: list[Outcome] = []
     while True:
         release_stale(tracker, study, parent, opts.stale_after)
-        trials = study.get_trials(deepcopy=False)
-        done = sum(t.state in done_states for t in trials)
-        running = sum(t.state == TrialState.RUNNING for t in trials)
-        if done >= spec.n_trials or (spec.timeout and time.time() - started > spec.timeout):
-            return outcomes
-        if done + running >= spec.n_trials:
+        # count and ask under the lock: two workers seeing "one trial left" must not
+        # both start one (the budget is exactly n_trials finished trials)
+        with ledger.study_lock(study._storage, study.study_name):
+            trials = study.get_trials(deepcopy=False)
+            done = sum(t.state in done_states for t in trials)
+            running = sum(t.state == TrialState.RUNNING for t in trials)
+            if done >= spec.n_trials or (spec.timeout and time.time() - started > spec.timeout):
+                return outcomes
+            trial = study.ask() if done + running < spec.n_trials else None
+            if trial is not None:
+                ledger.beat(study, trial._trial_id)
+                trial.set_user_attr(ledger.WORKER, worker_id())
+        if trial is None:
             time.sleep(opts.poll_seconds)  # the last trials run elsewhere: wait for them
             continue
-        trial = study.ask()
         tid = trial._trial_id
-        ledger.beat(study, tid)
-        trial.set_user_attr(ledger.WORKER, worker_id())
         values = {**point.values, **{k: suggest(trial, k, d) for k, d in spec.params.items()}}
         cfg = build_config(space, values, spec.seed)
         label = " ".join(

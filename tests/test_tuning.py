@@ -216,3 +216,39 @@ def test_scientific_points_each_get_their_best_nuisance(
         assert (
             client.get_run(b["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == parent.info.run_id
         )
+
+
+@pytest.mark.e2e
+def test_two_workers_run_exactly_n_trials_per_study(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "run", str(ROOT / "search_spaces" / "strides_tuned_lr.yaml"),
+        "--data", str(SLICE), "--set", f"data.cache_dir={tmp_path / 'cache'}",
+        "--workers", "2", "--n-trials", "3", "--max-epochs", "1",
+        "--set", "data.limit_train=200", "--set", "data.limit_test=50",
+        "--set", "model.width=8", "--set", "explain.enabled=false",
+    ]  # fmt: skip
+    monkeypatch.setattr("sys.argv", ["ablate", *args])  # workers re-run this command line
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    storage = open_storage("journal:.ablate/optuna.journal")
+    per_study = {
+        s.study_name: [
+            t.state.name for t in optuna.load_study(study_name=s.study_name, storage=storage).trials
+        ]
+        for s in optuna.get_all_study_summaries(storage)
+        if s.study_name.count(".") > 3 and "::lock" not in s.study_name  # one per stride
+    }
+    assert len(per_study) == 3, per_study
+    for states in per_study.values():
+        assert len(states) == 3 and set(states) <= {"COMPLETE", "PRUNED"}, per_study
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("strides_tuned_lr")
+    assert exp is not None
+    children = [
+        r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags
+    ]
+    assert len(children) == 9 and len({r.data.tags["mlflow.parentRunId"] for r in children}) == 1
+    assert {"[w0]", "[w1]"} <= {line[:4] for line in result.output.splitlines()}
