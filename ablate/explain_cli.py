@@ -66,7 +66,7 @@ def explain_command(
     """Write `<name>_panel.png`, `<name>_<method>.png` and `<name>_<method>.npy` under `out`."""
     from explain.attributions import METHODS
     from explain.pipeline import explain_images
-    from lightning_modules.data import CIFAR10_CLASSES
+    from lightning_modules.layouts import CIFAR10_CLASSES
 
     del data  # the run's checkpoint and artifacts are all that is needed
     net, cfg = load_run(run_id, tracking_uri)

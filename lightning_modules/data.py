@@ -14,7 +14,6 @@ format and a fingerprint of the content, so a changed source is decoded again.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import logging
@@ -36,37 +35,25 @@ from torch import Tensor
 
 from ablate.config import DataConfig
 from ablate.errors import DataError
+from lightning_modules.layouts import (
+    HOW_TO_POINT,
+    IMAGE_SUFFIXES,
+    SPLITS,
+    TORCHVISION_ARCHIVE,
+    TORCHVISION_FOLDER,
+    FolderLayout,
+    encode_labels,
+    image_key,
+    imagefolder_layout,
+    parse_labels_csv,
+)
 
 log = logging.getLogger(__name__)
 
 Format = Literal["torchvision", "imagefolder", "png_csv"]
 
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 IMAGE_SIZE = 32  # pixels, height and width
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-SPLITS = ("train", "test")
-TORCHVISION_FOLDER = "cifar-10-batches-py"
-TORCHVISION_ARCHIVE = "cifar-10-python.tar.gz"
 CACHE_VERSION = 1  # bump when the cached payload or a decoder changes meaning
-
-HOW_TO_POINT = (
-    "Point ablate at a local copy with the `--data PATH` flag, the YAML key `data.source`, "
-    "or the environment variable ABLATE_DATA. Accepted: a .zip or folder with "
-    "train/<class>/ and test/<class>/ image folders (32x32 PNG or JPEG, at the top or one "
-    "folder down), a folder of PNGs with a labels CSV (or the CSV itself), or a folder "
-    f"holding torchvision's {TORCHVISION_FOLDER}/ or {TORCHVISION_ARCHIVE}."
-)
 
 
 @dataclass(frozen=True)
@@ -398,58 +385,6 @@ def _decode_torchvision(root: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- imagefolder
 
 
-@dataclass(frozen=True)
-class FolderLayout:
-    """Which files make up each split of an image folder, with their labels."""
-
-    classes: tuple[str, ...]
-    train: tuple[tuple[str, int], ...]  # (path inside the source, label)
-    test: tuple[tuple[str, int], ...]
-
-
-def imagefolder_layout(paths: Iterable[str], where: str) -> FolderLayout:
-    """Find `[nest/]train/<class>/<file>` and `[nest/]test/<class>/<file>` among `paths`.
-
-    `paths` are posix paths relative to the source; `nest` is empty or one folder, the
-    shallowest holding both splits wins. Files sort by name within a class; classes sort
-    by name, which gives the standard CIFAR-10 order for the usual names.
-    """
-    found: dict[str, dict[str, dict[str, list[str]]]] = {}  # nest -> split -> class -> files
-    for path in paths:
-        parts = path.split("/")
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-            continue
-        if not parts[-1].lower().endswith(IMAGE_SUFFIXES) or len(parts) not in (3, 4):
-            continue
-        split, cls = parts[-3], parts[-2]
-        if split in SPLITS:
-            nest = "/".join(parts[:-3])
-            found.setdefault(nest, {}).setdefault(split, {}).setdefault(cls, []).append(path)
-    nests = sorted(
-        (n for n, s in found.items() if set(s) == set(SPLITS)), key=lambda n: (n != "", n)
-    )
-    if not nests:
-        raise DataError(
-            f"{where} has no train/<class>/ and test/<class>/ folders of images (looked at the "
-            f"top and one folder down). {HOW_TO_POINT}"
-        )
-    if len(nests) > 1 and nests[0] != "":
-        raise DataError(
-            f"{where} holds several datasets ({', '.join(nests)}); point data.source at one."
-        )
-    splits = found[nests[0]]
-    classes = tuple(sorted(splits["train"]))
-    extra = sorted(set(splits["test"]) - set(classes))
-    if extra:
-        raise DataError(f"{where}: test classes {extra} have no train folder.")
-    index = {c: i for i, c in enumerate(classes)}
-
-    def files(split: str) -> tuple[tuple[str, int], ...]:
-        return tuple((f, index[c]) for c in sorted(splits[split]) for f in sorted(splits[split][c]))
-
-    return FolderLayout(classes, files("train"), files("test"))
-
-
 def _decode_imagefolder(path: Path) -> dict[str, Any]:
     if path.is_file():
         with zipfile.ZipFile(path) as zf:
@@ -475,83 +410,18 @@ def _decode_layout(
 # ---------------------------------------------------------------- png_csv
 
 
-@dataclass(frozen=True)
-class LabelRow:
-    image: str  # an id ("12") or a file name ("12.png")
-    label: str
-    split: str | None  # "train", "test", or None when the CSV has no split column
-
-
-def parse_labels_csv(text: str, where: str) -> list[LabelRow]:
-    """Rows of a labels CSV: (image id or file name, label[, split]), header optional.
-
-    The first row is a header when its first cell is neither an integer nor an image name.
-    """
-    rows = [
-        [c.strip() for c in r] for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)
-    ]
-    if rows and not (_is_int(rows[0][0]) or rows[0][0].lower().endswith(IMAGE_SUFFIXES)):
-        rows = rows[1:]
-    if not rows:
-        raise DataError(f"{where} has no label rows.")
-    out: list[LabelRow] = []
-    for line, row in enumerate(rows, start=1):
-        if len(row) not in (2, 3):
-            raise DataError(
-                f"{where}: row {line} has {len(row)} columns; expected 2 (image, label) or 3 "
-                "(image, label, split)."
-            )
-        split = row[2].lower() if len(row) == 3 else None
-        if split is not None and split not in SPLITS:
-            raise DataError(f"{where}: row {line} has split {row[2]!r}; use train or test.")
-        out.append(LabelRow(row[0], row[1], split))
-    return out
-
-
-def encode_labels(labels: Sequence[str]) -> tuple[list[int], tuple[str, ...]]:
-    """Label strings -> (class indices, class names).
-
-    Names sort alphabetically. Integers keep their numeric order and become `str(i)`,
-    except exactly 0..9, which become the CIFAR-10 names (airplane ... truck).
-    """
-    if all(_is_int(s) for s in labels):
-        values = [int(s) for s in labels]
-        distinct = sorted(set(values))
-        if distinct == list(range(len(CIFAR10_CLASSES))):
-            return values, CIFAR10_CLASSES
-        index = {v: i for i, v in enumerate(distinct)}
-        return [index[v] for v in values], tuple(str(v) for v in distinct)
-    classes = tuple(sorted(set(labels)))
-    index_of = {c: i for i, c in enumerate(classes)}
-    return [index_of[s] for s in labels], classes
-
-
-def _is_int(s: str) -> bool:
-    try:
-        int(s)
-    except ValueError:
-        return False
-    return True
-
-
-def _image_key(name: str) -> str:
-    """Match "12", "012", "12.png" and "sub/12.png" to the same image."""
-    stem = Path(name).stem if name.lower().endswith(IMAGE_SUFFIXES) else name
-    return str(int(stem)) if _is_int(stem) else stem
-
-
 def _decode_png_csv(
     labels_csv: Path, images: Path, test_fraction: float, split_seed: int
 ) -> dict[str, Any]:
     rows = parse_labels_csv(labels_csv.read_text(encoding="utf-8-sig"), str(labels_csv))
-    files = {_image_key(rel): rel for rel, _, _ in scan_images(images, 1)}
-    missing = [r.image for r in rows if _image_key(r.image) not in files]
+    files = {image_key(rel): rel for rel, _, _ in scan_images(images, 1)}
+    missing = [r.image for r in rows if image_key(r.image) not in files]
     if missing:
         raise DataError(
             f"{labels_csv} names {len(missing)} images that are not in {images}, "
             f"e.g. {missing[0]!r}."
         )
-    names = [files[_image_key(r.image)] for r in rows]
+    names = [files[image_key(r.image)] for r in rows]
     x = decode_images(((images / n).read_bytes() for n in names), [str(images / n) for n in names])
     y_list, classes = encode_labels([r.label for r in rows])
     y = torch.tensor(y_list, dtype=torch.int64)

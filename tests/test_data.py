@@ -25,14 +25,9 @@ import lightning_modules.datamodule as dm_mod
 from ablate.config import DataConfig
 from ablate.errors import DataError
 from lightning_modules.augment import augment_batch, crop_flip, random_crop_flip_params, to_float
-from lightning_modules.data import (
-    CIFAR10_CLASSES,
-    encode_labels,
-    load_cifar10,
-    parse_labels_csv,
-    split_train_val,
-)
+from lightning_modules.data import load_cifar10, split_train_val
 from lightning_modules.datamodule import CifarDataModule, TensorBatches, channel_stats
+from lightning_modules.layouts import CIFAR10_CLASSES, encode_labels, parse_labels_csv
 
 SLICE = Path(__file__).parent / "data" / "cifar10-slice.zip"
 CLASSES = ("cat", "airplane", "dog")  # deliberately unsorted: the loader sorts them
