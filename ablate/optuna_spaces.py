@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ablate.errors import ConfigError
@@ -31,6 +32,8 @@ from ablate.spaces import (
     _fmt,
     _unknown,
     apply_overrides,
+    experiment_name,
+    parse_grid,
     validate_base,
     validate_grid_values,
 )
@@ -164,21 +167,12 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     for key, raw in raw_params.items():
         _check_dotted(path, "params.", str(key))
         params[str(key)] = _dist(path, str(key), raw)
-    scientific_raw = doc.get("scientific") or {}
-    if not isinstance(scientific_raw, dict):
-        raise ConfigError(f"{path}: scientific must map dotted keys to lists of values.")
-    scientific: dict[str, list[Any]] = {}
-    for key, values in scientific_raw.items():
-        _check_dotted(path, "scientific.", str(key))
-        if str(key) in params:
-            raise ConfigError(
-                f"{path}: {key} is both scientific and tuned; a factor is one or the other."
-            )
-        if not isinstance(values, list) or not values:
-            raise ConfigError(
-                f"{path}: scientific.{key} = {_fmt(values)} is not allowed: give a non-empty list."
-            )
-        scientific[str(key)] = values
+    scientific = parse_grid(path, doc.get("scientific"), "scientific")
+    both = sorted(scientific.keys() & params.keys())
+    if both:
+        raise ConfigError(
+            f"{path}: {both[0]} is both scientific and tuned; a factor is one or the other."
+        )
     sampler, sampler_raw = _choice(path, "sampler", doc.get("sampler"), SAMPLERS, "tpe")
     sampler_seed = sampler_raw.get("seed", 0)
     if sampler == "grid" and any(d.kind != "categorical" for d in params.values()):
@@ -213,7 +207,7 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     seed = doc.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"{path}: seed = {_fmt(seed)} is not allowed: an integer.")
-    experiment = doc.get("experiment", path.rsplit("/", 1)[-1].removesuffix(".yaml"))
+    experiment = experiment_name(Path(path), doc)
     spec = OptunaSpec(
         params=params,
         scientific=scientific,
@@ -229,7 +223,7 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     )
     space = Space(
         path=path,
-        experiment=str(experiment),
+        experiment=experiment,
         kind="optuna",
         base=validate_base(path, doc.get("base")),
         grid=scientific,  # the scientific grid expands like a grid space

@@ -197,25 +197,9 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
     for key in doc:
         if key not in GRID_KEYS:
             raise _unknown(name, "", str(key), list(GRID_KEYS))
-    experiment = doc.get("experiment", p.stem)
-    if not isinstance(experiment, str) or not experiment.strip():
-        raise ConfigError(
-            f"{name}: experiment = {_fmt(experiment)} is not allowed: give a non-empty name."
-        )
+    experiment = experiment_name(p, doc)
     base = validate_base(name, doc.get("base"))
-    grid_raw = doc.get("grid") or {}
-    if not isinstance(grid_raw, dict):
-        raise ConfigError(
-            f"{name}: grid must map dotted keys to lists, e.g. model.stride: [1, 2, 3]."
-        )
-    grid: dict[str, list[Any]] = {}
-    for key, values in grid_raw.items():
-        _check_dotted(name, "grid.", str(key))
-        if not isinstance(values, list) or not values:
-            raise ConfigError(
-                f"{name}: grid.{key} = {_fmt(values)} is not allowed: give a non-empty list of values."
-            )
-        grid[str(key)] = values
+    grid = parse_grid(name, doc.get("grid"), "grid")
     seeds = _seeds(name, doc.get("seeds"))
     space = Space(
         path=name,
@@ -229,6 +213,34 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
     space = apply_overrides(space, overrides or {})
     validate_grid_values(space)
     return space
+
+
+def experiment_name(path: Path, doc: Mapping[str, Any]) -> str:
+    """The `experiment:` key, by default the file's stem; a non-empty string."""
+    experiment = doc.get("experiment", path.stem)
+    if not isinstance(experiment, str) or not experiment.strip():
+        raise ConfigError(
+            f"{path}: experiment = {_fmt(experiment)} is not allowed: give a non-empty name."
+        )
+    return experiment
+
+
+def parse_grid(path: str, raw: Any, block: str) -> dict[str, list[Any]]:
+    """A block mapping dotted keys to non-empty lists of values (`grid:`, `scientific:`)."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: {block} must map dotted keys to lists, e.g. model.stride: [1, 2, 3]."
+        )
+    grid: dict[str, list[Any]] = {}
+    for key, values in raw.items():
+        _check_dotted(path, f"{block}.", str(key))
+        if not isinstance(values, list) or not values:
+            raise ConfigError(
+                f"{path}: {block}.{key} = {_fmt(values)} is not allowed: give a non-empty list of values."
+            )
+        grid[str(key)] = values
+    return grid
 
 
 def validate_base(path: str, raw: Any) -> dict[str, Any]:

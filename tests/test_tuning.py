@@ -98,6 +98,8 @@ def test_defaults_and_n_trials_override(tmp_path: Path) -> None:
             "cmaes",
         ),
         ({"seeds": 3}, "Did you mean 'seed'"),
+        ({"experiment": ""}, "non-empty name"),
+        ({"scientific": {"model.stride": []}}, "scientific.model.stride"),
     ],
 )
 def test_bad_optuna_spaces_are_named(tmp_path: Path, change: dict[str, Any], needle: str) -> None:
