@@ -19,7 +19,6 @@ from ablate import ledger
 from ablate.console import SweepProgress
 from ablate.liveness import worker_id
 from ablate.orchestrate import (
-    Heartbeat,
     Outcome,
     SweepOptions,
     check_data_sources,
@@ -104,23 +103,18 @@ def run_grid_queue(space: Space, opts: SweepOptions) -> tuple[str, list[Outcome]
     )
     progress = SweepProgress(len(points))
     mine: list[Outcome] = []
-    try:
-        while True:
-            trial = ledger.claim(study)
-            if trial is None:
-                if release_stale(tracker, study, parent, opts.stale_after):
-                    with ledger.study_lock(storage, name):
-                        ledger.enqueue_missing(study, valid)
-                    continue
-                if study.get_trials(
-                    deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)
-                ):
-                    time.sleep(opts.poll_seconds)  # others are still working: wait, then look again
-                    continue
-                break
-            mine.append(_run_claimed(tracker, study, parent, by_key, trial, progress, opts))
-    except KeyboardInterrupt:
-        raise
+    while True:
+        trial = ledger.claim(study)
+        if trial is None:
+            if release_stale(tracker, study, parent, opts.stale_after):
+                with ledger.study_lock(storage, name):
+                    ledger.enqueue_missing(study, valid)
+                continue
+            if study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+                time.sleep(opts.poll_seconds)  # others are still working: wait, then look again
+                continue
+            break
+        mine.append(_run_claimed(tracker, study, parent, by_key, trial, progress, opts))
     tracker.end(parent, "finished" if all(o.ok for o in mine) else "failed")
     return parent, mine
 
@@ -143,19 +137,17 @@ def _run_claimed(
     }
     outcome = Outcome(point.label, "failed")
     try:
-        with Heartbeat(lambda: ledger.beat(study, tid), opts.heartbeat_seconds):
-            outcome = run_point(
-                tracker,
-                parent,
-                point.config,
-                point.label,
-                workdir=opts.workdir,
-                extra_tags=tags,
-                on_start=lambda rid: study._storage.set_trial_user_attr(
-                    tid, ledger.MLFLOW_RUN, rid
-                ),
-                heartbeat_seconds=opts.heartbeat_seconds,
-            )
+        outcome = run_point(
+            tracker,
+            parent,
+            point.config,
+            point.label,
+            workdir=opts.workdir,
+            extra_tags=tags,
+            on_start=lambda rid: study._storage.set_trial_user_attr(tid, ledger.MLFLOW_RUN, rid),
+            heartbeat_seconds=opts.heartbeat_seconds,
+            also_beat=lambda: ledger.beat(study, tid),
+        )
     finally:
         state = TrialState.COMPLETE if outcome.state == "finished" else TrialState.FAIL
         ledger.finish(study, tid, state, outcome.metrics.get("best_val_acc", 0.0))

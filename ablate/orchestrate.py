@@ -58,19 +58,23 @@ class Outcome:
 
 
 class Heartbeat:
-    """Calls `beat` every `every` seconds from a background thread while training runs."""
+    """Calls each of `beats` every `every` seconds from one background thread while a
+    run trains. Each beat is tried on its own: one store failing does not silence the other."""
 
-    def __init__(self, beat: Callable[[], None], every: float = HEARTBEAT_SECONDS) -> None:
-        self.beat, self.every = beat, every
+    def __init__(
+        self, beats: Sequence[Callable[[], None]], every: float = HEARTBEAT_SECONDS
+    ) -> None:
+        self.beats, self.every = beats, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="ablate-heartbeat")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            try:
-                self.beat()
-            except Exception as e:  # a missed beat must not kill training; say so
-                print(f"ablate: heartbeat failed: {type(e).__name__}: {e}")
+            for beat in self.beats:
+                try:
+                    beat()
+                except Exception as e:  # a missed beat must not kill training; say so
+                    print(f"ablate: heartbeat failed: {type(e).__name__}: {e}")
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -202,9 +206,12 @@ def run_point(
     callbacks: Sequence[Callback] = (),
     on_start: Callable[[str], None] | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    also_beat: Callable[[], None] | None = None,
 ) -> Outcome:
     """Train, test, log and explain one config as one child run. Never raises for a
-    bad point (the run is marked failed); Ctrl-C marks it killed and re-raises."""
+    bad point (the run is marked failed); Ctrl-C marks it killed and re-raises.
+
+    `also_beat` is called with the run's own heartbeat (an Optuna trial's liveness)."""
     from lightning_modules.models import invalid_reason
 
     reason = invalid_reason(cfg.model)
@@ -217,8 +224,8 @@ def run_point(
         on_start(rid)
     t0 = time.perf_counter()
     try:
-        beat = Heartbeat(lambda: tracker.heartbeat(rid), heartbeat_seconds)
-        with beat, tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        beats = [lambda: tracker.heartbeat(rid), *([also_beat] if also_beat else [])]
+        with Heartbeat(beats, heartbeat_seconds), tempfile.TemporaryDirectory(dir=workdir) as tmp:
             metrics = _train_log_explain(tracker, parent_id, rid, cfg, Path(tmp), callbacks)
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown

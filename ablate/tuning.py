@@ -21,7 +21,7 @@ from ablate.console import SweepProgress, table
 from ablate.distributed import release_stale, setup_parent
 from ablate.liveness import worker_id
 from ablate.optuna_spaces import Dist, OptunaSpec, spec_of
-from ablate.orchestrate import Heartbeat, Outcome, SweepOptions, check_data_sources, run_point
+from ablate.orchestrate import Outcome, SweepOptions, check_data_sources, run_point
 from ablate.spaces import Point, Space, build_config, expand
 from ablate.tracking import Tracker
 
@@ -172,18 +172,18 @@ def _tune_point(
             trial.set_user_attr(ledger.MLFLOW_RUN, rid)
 
         try:
-            with Heartbeat(beat, opts.heartbeat_seconds):
-                outcome = run_point(
-                    tracker,
-                    parent,
-                    cfg,
-                    label,
-                    workdir=opts.workdir,
-                    extra_tags=tags,
-                    callbacks=[pruning] if pruning else [],
-                    on_start=remember,
-                    heartbeat_seconds=opts.heartbeat_seconds,
-                )
+            outcome = run_point(
+                tracker,
+                parent,
+                cfg,
+                label,
+                workdir=opts.workdir,
+                extra_tags=tags,
+                callbacks=[pruning] if pruning else [],
+                on_start=remember,
+                heartbeat_seconds=opts.heartbeat_seconds,
+                also_beat=beat,
+            )
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise

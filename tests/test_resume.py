@@ -96,3 +96,20 @@ def test_kill_9_then_immediate_rerun_finishes_every_point_once(tmp_path: Path) -
         killed.info.status == "FAILED"
         and "stopped beating" in killed.data.tags["ablate.fail_reason"]
     )
+
+
+def test_heartbeat_calls_every_beat_even_when_one_fails() -> None:
+    from ablate.orchestrate import Heartbeat
+
+    calls: list[str] = []
+
+    def broken() -> None:
+        calls.append("broken")
+        raise ConnectionError("tracking server down")
+
+    with Heartbeat([broken, lambda: calls.append("trial")], every=0.01):
+        time.sleep(0.2)
+    assert calls.count("trial") >= 3 and calls.count("broken") >= 3
+    n = len(calls)
+    time.sleep(0.05)
+    assert len(calls) == n  # stopped with the block
