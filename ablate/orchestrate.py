@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import optuna
 import torch
 from lightning.pytorch.callbacks import Callback
 
@@ -238,7 +239,7 @@ def run_point(
         tracker.end(rid, "failed")
         raise
     except Exception as e:
-        if type(e).__name__ == "TrialPruned":  # optuna's, raised by the pruning callback
+        if isinstance(e, optuna.TrialPruned):  # raised by the pruning callback
             tracker.set_tags(rid, {"ablate.pruned": str(e)})  # "Trial was pruned at epoch N."
             tracker.end(rid, "pruned")
             print(f"    pruned: {e}")
@@ -312,7 +313,8 @@ def _explain(
     test_x, test_y = dm.test_x, dm.test_y
     device = next(net.parameters()).device
     probe_idx = probe_indices(test_y.cpu(), cfg.explain.probe_per_class, seed=0)
-    # the same test indices in every run of the sweep: recorded once on the parent
+    # the same test indices in every run of the sweep; every run writes the (identical)
+    # file, so the parent has it whichever worker created it
     tracker.log_parent_json(
         parent_id,
         "probe.json",
@@ -321,13 +323,14 @@ def _explain(
     probs = predict_proba(net, test_x)
     wrong_idx = most_confident_mistakes(probs, test_y.cpu(), cfg.explain.misclassified)
     out.mkdir(parents=True, exist_ok=True)
+    probe, wrong = probe_idx.to(test_x.device), wrong_idx.to(test_x.device)
     result = explain_run(
         net,
-        to_float(test_x[probe_idx.to(test_x.device)]).to(device),
-        test_y[probe_idx.to(test_y.device)].to(device),
+        to_float(test_x[probe]).to(device),
+        test_y[probe].to(device),
         probe_idx,
-        to_float(test_x[wrong_idx.to(test_x.device)]).to(device),
-        test_y[wrong_idx.to(test_y.device)].to(device),
+        to_float(test_x[wrong]).to(device),
+        test_y[wrong].to(device),
         wrong_idx,
         classes,
         cfg.explain,

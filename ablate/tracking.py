@@ -14,7 +14,6 @@ re-run skips children whose state is finished or skipped.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 import time
@@ -271,9 +270,6 @@ class Tracker:
             dest = prefix if rel in ("", ".") else f"{prefix}/{rel}"
             self.client.log_artifact(run_id, str(f), dest)
 
-    def log_file(self, run_id: str, path: Path, artifact_dir: str | None = None) -> None:
-        self.client.log_artifact(run_id, str(path), artifact_dir)
-
     def log_checkpoint(
         self, run_id: str, net: nn.Module, cfg: RunConfig, classes: tuple[str, ...] = ()
     ) -> None:
@@ -321,7 +317,3 @@ class Tracker:
         except mlflow.exceptions.MlflowException:
             return False
         return True
-
-
-def to_json(payload: Any) -> str:
-    return json.dumps(payload, indent=2, sort_keys=True, default=str)
