@@ -158,10 +158,10 @@ def run_grid_local(space: Space, opts: SweepOptions) -> list[Outcome]:
             "description": space.description,
         },
     )
-    if fail_stale_runs(tracker, tracker.children(parent), opts.stale_after):
-        print("Runs left by processes that died were marked failed; their points run again.")
     children = tracker.children(parent)
-    settled = classify(children, time.time(), opts.stale_after)
+    if fail_stale_runs(tracker, children, opts.stale_after):
+        print("Runs left by processes that died were marked failed; their points run again.")
+    settled = classify(children, time.time(), opts.stale_after)  # dead runs settle nothing
     progress = SweepProgress(len(points))
     if resumed:
         done = sum(1 for p in points if p.config.key() in settled)
