@@ -305,10 +305,9 @@ def _explain(
     classes: tuple[str, ...],
     out: Path,
 ) -> dict[str, float]:
-    from explain.pipeline import explain_run
+    from explain.pipeline import explain_run, predict
     from explain.probe import most_confident_mistakes, probe_indices
     from lightning_modules.datamodule import to_float
-    from lightning_modules.train import predict_proba
 
     test_x, test_y = dm.test_x, dm.test_y
     device = next(net.parameters()).device
@@ -320,7 +319,7 @@ def _explain(
         "probe.json",
         {"test_indices": probe_idx.tolist(), "per_class": cfg.explain.probe_per_class},
     )
-    probs = predict_proba(net, test_x)
+    probs = predict(net, to_float(test_x).to(device)).cpu()
     wrong_idx = most_confident_mistakes(probs, test_y.cpu(), cfg.explain.misclassified)
     out.mkdir(parents=True, exist_ok=True)
     probe, wrong = probe_idx.to(test_x.device), wrong_idx.to(test_x.device)

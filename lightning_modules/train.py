@@ -167,19 +167,3 @@ def fit_and_test(
         classes=tuple(dm.classes),
         best_epoch=best_epoch,
     )
-
-
-@torch.no_grad()
-def predict_proba(net: nn.Module, x_uint8: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Softmax probabilities (N, C) on the CPU for uint8 images, batched on the net's device."""
-    from lightning_modules.datamodule import to_float
-
-    was_training = net.training
-    net.eval()
-    device = next(net.parameters()).device
-    out = [
-        torch.softmax(net(to_float(x_uint8[i : i + batch_size].to(device))).float(), dim=1)
-        for i in range(0, len(x_uint8), batch_size)
-    ]
-    net.train(was_training)
-    return torch.cat(out).cpu()
