@@ -1,6 +1,8 @@
 """`ablate` command line. Each command parses, then calls one library function.
 
-Domain errors (`AblateError`) become one paragraph on stderr and exit code 2.
+Domain errors of every floor (`ablate.errors.USER_ERRORS`: `AblateError`,
+`LightningModulesError`, `ExplainError`) become one paragraph on stderr and
+their `exit_code` (2).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ablate.errors import AblateError
+from ablate.errors import USER_ERRORS
 
 app = typer.Typer(
     add_completion=False,
@@ -48,11 +50,11 @@ TrackingOpt = Annotated[
 ]
 
 
-def _fail(e: AblateError) -> None:
+def _fail(e: Exception) -> None:
     from ablate.console import err_console
 
     err_console.print(f"[bold red]error:[/bold red] {e}", soft_wrap=True)
-    raise typer.Exit(e.exit_code)
+    raise typer.Exit(getattr(e, "exit_code", 2))
 
 
 def _overrides(
@@ -144,7 +146,7 @@ def run(
             heartbeat_seconds=min(20.0, stale_after / 4),
         )
         outcomes = run_sweep(sp, opts)
-    except AblateError as e:
+    except USER_ERRORS as e:
         _fail(e)
         return
     except KeyboardInterrupt:
@@ -180,7 +182,7 @@ def status(
     try:
         sp = load_space(space, _overrides(set_ or [], max_epochs, data, None, None))
         print_status(sp, sweep_status(sp, resolve_tracking_uri(tracking_uri, os.environ), storage))
-    except AblateError as e:
+    except USER_ERRORS as e:
         _fail(e)
 
 
@@ -207,7 +209,14 @@ def explain(
         list[str] | None, typer.Option("--method", help="e.g. gradcam; repeatable")
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("explanations"),
-    data: DataOpt = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="CIFAR-10 source to pick the run's probe images from, for a run trained with "
+            "explanations off (no --image). Default: $ABLATE_DATA.",
+        ),
+    ] = None,
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Explain a logged run's model on your own images: overlays as PNG, raw maps as .npy."""
@@ -226,7 +235,7 @@ def explain(
             data=data or os.environ.get("ABLATE_DATA"),
             tracking_uri=resolve_tracking_uri(tracking_uri, os.environ),
         )
-    except AblateError as e:
+    except USER_ERRORS as e:
         _fail(e)
 
 

@@ -3,118 +3,36 @@
 A `RunConfig` is fully resolved: every default filled in, presets expanded.
 It is what a sweep point becomes, what MLflow records as params and YAML, and
 what every checkpoint carries so that a run can be rebuilt from it alone.
+Its sections live with the code they configure (`lightning_modules.config`,
+`explain.config`); they are re-exported here for convenience.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict
+
+from explain.config import ExplainConfig
+from lightning_modules.config import DataConfig, ModelConfig, TrainConfig
+from lightning_modules.presets import preset_key_name
+
+__all__ = [
+    "EXECUTION_ONLY",
+    "DataConfig",
+    "ExplainConfig",
+    "ModelConfig",
+    "RunConfig",
+    "TrainConfig",
+    "config_key",
+    "flatten",
+]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ModelConfig(_Frozen):
-    """A plain CNN: `depth` conv blocks, then a `gap` or `flatten` head."""
-
-    preset: str | None = None  # label only; presets are expanded at load time
-    arch: str = "cnn"  # registry name in lightning_modules.models
-    depth: int = Field(2, ge=1, le=8)  # conv blocks
-    width: int = Field(32, ge=1, le=1024)  # channels of the first block
-    width_growth: float = Field(2.0, ge=1.0, le=4.0)  # channel multiplier per block
-    max_width: int = Field(512, ge=1)
-    convs_per_block: int | tuple[int, ...] = 1
-    kernel_size: int = Field(3, ge=1, le=11)
-    stride: int = Field(1, ge=1, le=4)  # on the first conv of every block
-    batch_norm: bool = True
-    pool: Literal["max", "none"] = "max"  # 2x2 max-pool ending every block
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)  # before the classifier
-    head: Literal["gap", "flatten"] = "flatten"
-    hidden: int = Field(0, ge=0)  # width of an extra FC+ReLU layer in the head; 0 = none
-    num_classes: int = Field(10, ge=2)
-    in_channels: int = Field(3, ge=1)
-    image_size: int = Field(32, ge=1)
-
-    @field_validator("convs_per_block")
-    @classmethod
-    def _positive_convs(cls, v: int | tuple[int, ...]) -> int | tuple[int, ...]:
-        values = (v,) if isinstance(v, int) else v
-        if not values or any(c < 1 for c in values):
-            raise ValueError("every entry must be an integer >= 1")
-        return v
-
-    @model_validator(mode="after")
-    def _convs_match_depth(self) -> ModelConfig:
-        if isinstance(self.convs_per_block, tuple) and len(self.convs_per_block) != self.depth:
-            raise ValueError(
-                f"convs_per_block has {len(self.convs_per_block)} entries but depth is "
-                f"{self.depth}: give one integer, or one entry per block"
-            )
-        return self
-
-    def block_convs(self) -> tuple[int, ...]:
-        if isinstance(self.convs_per_block, int):
-            return (self.convs_per_block,) * self.depth
-        return self.convs_per_block
-
-    def block_widths(self) -> tuple[int, ...]:
-        return tuple(
-            min(self.max_width, round(self.width * self.width_growth**i)) for i in range(self.depth)
-        )
-
-
-class DataConfig(_Frozen):
-    """Where CIFAR-10 comes from and how it is split and augmented."""
-
-    # None: torchvision download into cache_dir. Else a path: a .zip or folder with
-    # train/ and test/ (one folder per class), or a folder of PNGs with a labels CSV.
-    source: str | None = None
-    format: Literal["auto", "torchvision", "imagefolder", "png_csv"] = "auto"
-    cache_dir: str = "~/.cache/ablate"
-    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)  # of the train split
-    split_seed: int = 0  # same validation set for every run seed
-    test_fraction: float = Field(1 / 6, gt=0.0, lt=1.0)  # png_csv only: no official split
-    augment: bool = False  # random crop (pad 4) + horizontal flip, per batch on device
-    limit_train: int | None = Field(None, ge=1)  # keep the first N train images (after split)
-    limit_test: int | None = Field(None, ge=1)
-
-
-class TrainConfig(_Frozen):
-    max_epochs: int = Field(5, ge=1)
-    batch_size: int = Field(128, ge=1)
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: float = Field(1e-3, gt=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)  # sgd only
-    weight_decay: float = Field(0.0, ge=0.0)  # coupled L2 for adam/sgd, decoupled for adamw
-    schedule: Literal["none", "cosine", "onecycle"] = "none"
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
-    devices: int | str = "auto"
-    # auto: bf16-mixed on a GPU that supports it, else 32-true
-    precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed"] = "auto"
-    channels_last: bool = True  # faster convs and max-pool on CPU and GPU
-    threads: int | None = Field(None, ge=1)  # torch CPU threads; None = torch's default
-
-
-class ExplainConfig(_Frozen):
-    enabled: bool = True
-    methods: tuple[
-        Literal["saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam"], ...
-    ] = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam")
-    probe_per_class: int = Field(2, ge=1, le=50)  # fixed test images per class, same every run
-    misclassified: int = Field(8, ge=0, le=100)  # most confidently wrong test images per run
-    metrics: bool = True  # faithfulness metrics (deletion/insertion, sanity, infidelity)
-    smoothgrad_samples: int = Field(10, ge=1)
-    smoothgrad_sigma: float = Field(0.1, gt=0.0, le=1.0)  # noise std in [0,1] pixel units
-    ig_steps: int = Field(32, ge=2)
-    ig_baseline: Literal["black", "mean"] = "black"
-    gradcam_layer: str | None = None  # dotted module name; None = the layer feeding the head
-    feature_map_layers: tuple[str, ...] = ()  # dotted names; empty = output of every block
-    metric_steps: int = Field(16, ge=2)  # points on the deletion/insertion curves
 
 
 class RunConfig(_Frozen):
@@ -170,5 +88,7 @@ def config_key(cfg: RunConfig) -> str:
         for k, v in cfg.flat().items()
         if k not in EXECUTION_ONLY and not k.startswith("explain.")
     }
+    if flat.get("model.preset") is not None:  # a renamed preset keeps the keys of its old name
+        flat["model.preset"] = preset_key_name(str(flat["model.preset"]))
     canonical = json.dumps(flat, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,14 +1,12 @@
-"""What the terminal shows: sweep progress with an ETA, one line per epoch, tables."""
+"""What the terminal shows: sweep progress with an ETA, and tables. No torch, no Lightning:
+`--help` and `--dry-run` import this. (One line per epoch: `ablate.epoch_line`.)"""
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import lightning as L
-from lightning.pytorch.callbacks import Callback
 from rich.console import Console
 from rich.table import Table
 
@@ -65,25 +63,6 @@ class SweepProgress:
 
     def note(self, i: int, label: str, what: str) -> None:
         console.print(f"[bold]point {i} of {self.total}[/bold]  {label}  [dim]{what}[/dim]")
-
-
-class EpochLine(Callback):
-    """One line per epoch; reads the epoch's metrics once at its end (one host sync per epoch)."""
-
-    def __init__(self) -> None:
-        self._t0 = 0.0
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._t0 = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        m = trainer.callback_metrics
-        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
-        for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
-            if key in m:
-                parts.append(f"{key} {float(m[key]):.4f}")
-        parts.append(fmt_seconds(time.perf_counter() - self._t0))
-        console.print("    " + "  ".join(parts), style="dim")
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

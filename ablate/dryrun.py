@@ -1,16 +1,21 @@
-"""Tables that need no training: `ablate run --dry-run` and `ablate models`."""
+"""Tables that need no training: `ablate run --dry-run` and `ablate models`.
+
+The dry run counts parameters by arithmetic (`lightning_modules.shapes`), so it
+imports neither torch nor Lightning; `ablate models` builds each preset once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ablate.config import ModelConfig
 from ablate.console import console, table
 from ablate.spaces import Point, Space, sweep_id
 
 
 def print_points(space: Space, points: Sequence[Point]) -> None:
     """Every expanded point with its run key; invalid points marked with the reason."""
-    from lightning_modules.models import build_model, count_params, invalid_reason
+    from lightning_modules.shapes import invalid_reason
 
     keys = sorted(space.grid)
     rows = []
@@ -19,7 +24,7 @@ def print_points(space: Space, points: Sequence[Point]) -> None:
         reason = invalid_reason(p.config.model)
         if reason is not None:
             invalid.append(f"  #{p.index + 1} {p.label}: {reason}")
-        params = "-" if reason else f"{count_params(build_model(p.config.model)):,}"
+        params = "-" if reason else f"{_params(p.config.model):,}"
         status = "INVALID" if reason else "ok"
         rows.append(
             [p.index + 1, *(p.values[k] for k in keys), p.seed, params, p.config.key(), status]
@@ -36,34 +41,42 @@ def print_points(space: Space, points: Sequence[Point]) -> None:
             console.print(line, soft_wrap=True)
 
 
+def _params(cfg: ModelConfig) -> int:
+    """By arithmetic; another architecture than the CNN is built (torch) and counted."""
+    from lightning_modules.shapes import param_count
+
+    n = param_count(cfg)
+    if n is None:
+        from lightning_modules.models import build_model, count_params
+
+        n = count_params(build_model(cfg))
+    return n
+
+
 def print_presets() -> None:
-    from ablate.config import ModelConfig
-    from lightning_modules.models import (
-        PRESET_NOTES,
-        PRESETS,
-        build_model,
-        count_params,
-        flops_per_image,
-    )
+    from lightning_modules.models import build_model, count_params, flops_per_image
+    from lightning_modules.presets import PRESETS
 
     rows = []
-    for name, fields in sorted(PRESETS.items()):
-        cfg = ModelConfig(preset=name, **fields)
+    for name, preset in sorted(PRESETS.items()):
+        cfg = ModelConfig(preset=name, **preset.fields)
         net = build_model(cfg)
         rows.append(
             [
                 name,
-                PRESET_NOTES.get(name, ""),
+                preset.legacy_name,
+                preset.note,
                 f"{count_params(net):,}",
                 f"{flops_per_image(net, cfg) / 1e6:.1f}",
-                ", ".join(f"{k}={v}" for k, v in fields.items()),
+                ", ".join(f"{k}={v}" for k, v in preset.fields.items()),
             ]
         )
     table(
         "Model presets (model.preset in a space)",
-        ["preset", "network", "params", "MFLOP/img", "fields"],
+        ["preset", "old name", "network", "params", "MFLOP/img", "fields"],
         rows,
     )
     console.print(
-        "Any field can be overridden next to the preset, e.g. {preset: seed000, kernel_size: 4}."
+        "Any field can be overridden next to the preset, e.g. {preset: keras_cnn, kernel_size: 4}."
+        " The old names still work and give the same run keys."
     )

@@ -1,5 +1,23 @@
 """Domain errors. Library code raises these; only `ablate.cli` turns them into
-a message and an exit code."""
+a message and an exit code.
+
+Each floor owns its errors (`lightning_modules.errors`, `explain.errors`);
+`USER_ERRORS` is every floor's base, which the CLI catches.
+"""
+
+from explain.errors import ExplainConfigError, ExplainError
+from lightning_modules.errors import DataError, InvalidPointError, LightningModulesError
+
+__all__ = [
+    "USER_ERRORS",
+    "AblateError",
+    "ConfigError",
+    "DataError",
+    "ExplainConfigError",
+    "ExplainError",
+    "InvalidPointError",
+    "LightningModulesError",
+]
 
 
 class AblateError(Exception):
@@ -12,9 +30,5 @@ class ConfigError(AblateError):
     """A search space or override is invalid. The message names file, key, value, allowed."""
 
 
-class DataError(AblateError):
-    """Data could not be found, fetched or decoded."""
-
-
-class InvalidPointError(AblateError):
-    """A model config that cannot be built, e.g. a feature map shrinking below 1x1."""
+# what the CLI turns into one paragraph and `exit_code`; the sweep stops on these
+USER_ERRORS: tuple[type[Exception], ...] = (AblateError, LightningModulesError, ExplainError)

@@ -2,7 +2,9 @@
 
 Needs only the tracking store: the model and its config come from the run's
 checkpoint, so a run trained on another machine works the same. Without
---image, the run's own probe images (stored in its explain/maps.npz) are used.
+--image, the run's own probe images are used: those stored in its
+explain/maps.npz, or, for a run trained with explanations off, the same probe
+images picked from the data that `--data` points at.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ablate.config import RunConfig
 from ablate.console import console
 from ablate.errors import AblateError, ConfigError
 from ablate.load import load_run
 from ablate.tracking import Tracker
+from lightning_modules.cifar import CIFAR10_CLASSES, IMAGE_SIDE
 
-SIDE = 32  # the networks' input size
+SIDE = IMAGE_SIDE  # the networks' input size
 
 
 def read_image(path: Path) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -40,18 +44,37 @@ def read_image(path: Path) -> tuple[torch.Tensor, tuple[int, int]]:
     return torch.from_numpy(arr).permute(2, 0, 1).float() / 255, size
 
 
-def probe_images(tracker: Tracker, run_id: str) -> tuple[torch.Tensor, list[str]]:
+def probe_images(
+    tracker: Tracker, run_id: str, cfg: RunConfig, data: str | None
+) -> tuple[torch.Tensor, list[str]]:
+    """The run's probe images: from its explain/maps.npz, else picked from `data`."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            local = tracker.client.download_artifacts(run_id, "explain/maps.npz", tmp)
+            local = tracker.download_artifact(run_id, "explain/maps.npz", Path(tmp))
         except Exception:  # MLflow raises several types for a missing artifact
-            raise AblateError(
-                f"run {run_id} has no explain/maps.npz (explanations were off): give --image PATH."
-            ) from None
+            if data is None:
+                raise AblateError(
+                    f"run {run_id} has no explain/maps.npz (explanations were off): give "
+                    "--image PATH, or --data PATH to pick its probe images from the data."
+                ) from None
+            return probe_images_from_data(cfg, data)
         with np.load(local) as npz:
             images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).float() / 255
             indices = npz["indices"].tolist() if "indices" in npz else list(range(len(images)))
     return images, [f"test{int(i):05d}" for i in indices]
+
+
+def probe_images_from_data(cfg: RunConfig, data: str) -> tuple[torch.Tensor, list[str]]:
+    """The probe images a sweep would have explained: the same test indices
+    (`explain.probe.probe_indices`, seed 0) of the data at `data`."""
+    from explain.probe import probe_indices
+    from lightning_modules.data import load_cifar10
+    from lightning_modules.datamodule import make_splits
+
+    data_cfg = cfg.data.model_copy(update={"source": data})
+    splits = make_splits(load_cifar10(data_cfg), data_cfg)  # the test set the run saw
+    idx = probe_indices(splits.test_y, cfg.explain.probe_per_class, seed=0)
+    return splits.test_x[idx].float() / 255, [f"test{int(i):05d}" for i in idx.tolist()]
 
 
 def explain_command(
@@ -66,9 +89,7 @@ def explain_command(
     """Write `<name>_panel.png`, `<name>_<method>.png` and `<name>_<method>.npy` under `out`."""
     from explain.attributions import METHODS
     from explain.pipeline import explain_images
-    from lightning_modules.layouts import CIFAR10_CLASSES
 
-    del data  # the run's checkpoint and artifacts are all that is needed
     net, cfg = load_run(run_id, tracking_uri)
     tracker = Tracker(tracking_uri)
     classes = tuple(tracker.load_checkpoint(run_id).get("classes") or CIFAR10_CLASSES)
@@ -94,7 +115,7 @@ def explain_command(
                     f"{p}: resized from {w}x{h} to {SIDE}x{SIDE} (the model's input size)"
                 )
     else:
-        x, names = probe_images(tracker, run_id)
+        x, names = probe_images(tracker, run_id, cfg, data)
         console.print(f"no --image given: explaining the run's {len(names)} probe images")
     target = (
         "the predicted class" if class_id is None else f"class {class_id} ({classes[class_id]})"

@@ -7,8 +7,9 @@ WAITING -> RUNNING transition, which succeeds for exactly one process.
 
 Liveness is our own heartbeat, kept as a trial user attribute, so it works on
 every storage (JournalStorage has no heartbeat of its own). A RUNNING trial
-whose heartbeat is older than `stale_after` is failed, and its point is
-enqueued again.
+whose heartbeat is older than `stale_after` is failed (the rule of
+`ablate.liveness`), and its point is enqueued again. Per-trial writes go through
+`ablate.optuna_adapter`, never through Optuna's private attributes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
@@ -25,6 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ablate.errors import AblateError
 from ablate.liveness import is_stale, worker_id
+from ablate.optuna_adapter import StudyHandle
 
 KEY = "ablate.run_key"
 BEAT = "ablate.heartbeat"
@@ -66,15 +69,9 @@ def open_storage(url: str) -> BaseStorage:
 
 
 def open_study(
-    storage: BaseStorage, name: str, direction: str = "maximize", **kwargs: object
-) -> optuna.Study:
-    return optuna.create_study(
-        storage=storage,
-        study_name=name,
-        direction=direction,  # type: ignore[arg-type]
-        load_if_exists=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    storage: BaseStorage, name: str, direction: str = "maximize", **kwargs: Any
+) -> StudyHandle:
+    return StudyHandle.open(storage, name, direction, **kwargs)
 
 
 @contextmanager
@@ -107,16 +104,16 @@ def study_lock(storage: BaseStorage, name: str, stale_after: float = 60.0) -> It
             storage.delete_study(sid)
 
 
-def trials_by_key(study: optuna.Study) -> dict[str, list[FrozenTrial]]:
+def trials_by_key(study: StudyHandle) -> dict[str, list[FrozenTrial]]:
     out: dict[str, list[FrozenTrial]] = {}
-    for t in study.get_trials(deepcopy=False):
+    for t in study.study.get_trials(deepcopy=False):
         key = t.user_attrs.get(KEY)
         if key:
             out.setdefault(key, []).append(t)
     return out
 
 
-def enqueue_missing(study: optuna.Study, items: Sequence[tuple[str, int, str]]) -> int:
+def enqueue_missing(study: StudyHandle, items: Sequence[tuple[str, int, str]]) -> int:
     """Enqueue (key, index, label) items that have no COMPLETE, RUNNING or WAITING trial.
     Call under `study_lock`. Returns how many were enqueued."""
     live = {TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING}
@@ -124,50 +121,47 @@ def enqueue_missing(study: optuna.Study, items: Sequence[tuple[str, int, str]]) 
     n = 0
     for key, index, label in items:
         if key not in have:
-            study.enqueue_trial({}, user_attrs={KEY: key, INDEX: index, LABEL: label})
+            study.study.enqueue_trial({}, user_attrs={KEY: key, INDEX: index, LABEL: label})
             n += 1
     return n
 
 
-def claim(study: optuna.Study) -> FrozenTrial | None:
+def claim(study: StudyHandle) -> FrozenTrial | None:
     """Atomically take one WAITING trial (lowest number first), or None."""
-    storage = study._storage  # the public BaseStorage API is used below
-    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+    for t in study.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         try:
-            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
-                storage.set_trial_user_attr(t._trial_id, WORKER, worker_id())
-                storage.set_trial_user_attr(t._trial_id, BEAT, time.time())
-                return storage.get_trial(t._trial_id)
+            if study.set_state(t.number, TrialState.RUNNING):
+                study.set_user_attr(t.number, WORKER, worker_id())
+                study.set_user_attr(t.number, BEAT, time.time())
+                return study.get_trial(t.number)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
     return None
 
 
-def beat(study: optuna.Study, trial_id: int) -> None:
-    study._storage.set_trial_user_attr(trial_id, BEAT, time.time())
+def beat(study: StudyHandle, number: int) -> None:
+    study.set_user_attr(number, BEAT, time.time())
 
 
-def fail_stale(study: optuna.Study, stale_after: float) -> list[FrozenTrial]:
+def fail_stale(study: StudyHandle, stale_after: float) -> list[FrozenTrial]:
     """Fail RUNNING trials whose worker is gone (see `ablate.liveness`); return them."""
     now, failed = time.time(), []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    for t in study.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         last = float(
             t.user_attrs.get(BEAT, t.datetime_start.timestamp() if t.datetime_start else now)
         )
         if not is_stale(last, str(t.user_attrs.get(WORKER, "")), now, stale_after):
             continue
         try:
-            if study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+            if study.set_state(t.number, TrialState.FAIL):
                 failed.append(t)
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # another process failed or finished it first
     return failed
 
 
-def finish(
-    study: optuna.Study, trial_id: int, state: TrialState, value: float | None = None
-) -> None:
+def finish(study: StudyHandle, number: int, state: TrialState, value: float | None = None) -> None:
     values = [value] if value is not None and state == TrialState.COMPLETE else None
     # failed as stale by another process while we finished: our MLflow run stands
     with suppress(optuna.exceptions.UpdateFinishedTrialError):
-        study._storage.set_trial_state_values(trial_id, state=state, values=values)
+        study.set_state(number, state, values)

@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from ablate.errors import ConfigError
-from ablate.spaces import (
+from ablate.space_blocks import (
     Space,
-    _check_dotted,
-    _fmt,
-    _unknown,
     apply_overrides,
+    check_dotted,
     experiment_name,
+    fmt_value,
     parse_grid,
+    unknown_key,
     validate_base,
     validate_grid_values,
 )
@@ -99,37 +99,37 @@ def _dist(path: str, key: str, raw: Any) -> Dist:
     where = f"{path}: params.{key}"
     if not isinstance(raw, dict) or raw.get("type") not in DIST_KEYS:
         raise ConfigError(
-            f"{where} = {_fmt(raw)} is not allowed: give a mapping with type float, int or "
+            f"{where} = {fmt_value(raw)} is not allowed: give a mapping with type float, int or "
             "categorical, e.g. {type: float, low: 0.0001, high: 0.01, log: true}."
         )
     kind = raw["type"]
     for k in raw:
         if k not in DIST_KEYS[kind]:
-            raise _unknown(path, f"params.{key}.", str(k), list(DIST_KEYS[kind]))
+            raise unknown_key(path, f"params.{key}.", str(k), list(DIST_KEYS[kind]))
     if kind == "categorical":
         choices = raw.get("choices")
         if not isinstance(choices, list) or not choices:
             raise ConfigError(
-                f"{where}.choices = {_fmt(choices)} is not allowed: give a non-empty list."
+                f"{where}.choices = {fmt_value(choices)} is not allowed: give a non-empty list."
             )
         return Dist("categorical", choices=tuple(choices))
     low, high = raw.get("low"), raw.get("high")
     numeric = (int,) if kind == "int" else (int, float)
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, numeric) or isinstance(v, bool):
-            raise ConfigError(f"{where}.{name} = {_fmt(v)} is not allowed: give a {kind}.")
+            raise ConfigError(f"{where}.{name} = {fmt_value(v)} is not allowed: give a {kind}.")
     assert low is not None and high is not None
     if not low < high:
         raise ConfigError(f"{where}: low = {low} must be below high = {high}.")
     log = raw.get("log", False)
     if not isinstance(log, bool):
-        raise ConfigError(f"{where}.log = {_fmt(log)} is not allowed: give true or false.")
+        raise ConfigError(f"{where}.log = {fmt_value(log)} is not allowed: give true or false.")
     if log and low <= 0:
         raise ConfigError(f"{where}: a log distribution needs low > 0, got {low}.")
     step = raw.get("step")
     if step is not None and (log or not isinstance(step, numeric) or step <= 0):
         raise ConfigError(
-            f"{where}.step = {_fmt(step)} is not allowed: a positive number, and not with log."
+            f"{where}.step = {fmt_value(step)} is not allowed: a positive number, and not with log."
         )
     return Dist(kind, float(low), float(high), log, float(step) if step is not None else None)
 
@@ -144,7 +144,7 @@ def _choice(
     if not isinstance(raw, dict) or raw.get("name") not in allowed:
         got = raw.get("name") if isinstance(raw, dict) else raw
         raise ConfigError(
-            f"{path}: {key}.name = {_fmt(got)} is not allowed: one of {', '.join(allowed)}."
+            f"{path}: {key}.name = {fmt_value(got)} is not allowed: one of {', '.join(allowed)}."
         )
     return str(raw["name"]), raw
 
@@ -153,9 +153,11 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     """Validate a `kind: optuna` document into a Space whose extra['optuna'] is an OptunaSpec."""
     for key in doc:
         if key not in OPTUNA_KEYS:
-            raise _unknown(path, "", str(key), list(OPTUNA_KEYS))
+            raise unknown_key(path, "", str(key), list(OPTUNA_KEYS))
     if doc.get("kind") != "optuna":
-        raise ConfigError(f"{path}: kind = {_fmt(doc.get('kind'))} is not allowed: grid or optuna.")
+        raise ConfigError(
+            f"{path}: kind = {fmt_value(doc.get('kind'))} is not allowed: grid or optuna."
+        )
     if "params" in doc and "nuisance" in doc:
         raise ConfigError(f"{path}: give either params or nuisance (they are synonyms), not both.")
     raw_params = doc.get("params", doc.get("nuisance"))
@@ -165,7 +167,7 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
         )
     params = {}
     for key, raw in raw_params.items():
-        _check_dotted(path, "params.", str(key))
+        check_dotted(path, "params.", str(key))
         params[str(key)] = _dist(path, str(key), raw)
     scientific = parse_grid(path, doc.get("scientific"), "scientific")
     both = sorted(scientific.keys() & params.keys())
@@ -188,25 +190,27 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     overrides = dict(overrides)
     n_trials = overrides.pop("n_trials", doc.get("n_trials", 10))
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-        raise ConfigError(f"{path}: n_trials = {_fmt(n_trials)} is not allowed: an integer >= 1.")
+        raise ConfigError(
+            f"{path}: n_trials = {fmt_value(n_trials)} is not allowed: an integer >= 1."
+        )
     timeout = doc.get("timeout")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ConfigError(
-            f"{path}: timeout = {_fmt(timeout)} is not allowed: seconds > 0, or leave it out."
+            f"{path}: timeout = {fmt_value(timeout)} is not allowed: seconds > 0, or leave it out."
         )
     metric = doc.get("metric", "best_val_acc")
     if metric not in METRICS:
         raise ConfigError(
-            f"{path}: metric = {_fmt(metric)} is not allowed: one of {', '.join(METRICS)}."
+            f"{path}: metric = {fmt_value(metric)} is not allowed: one of {', '.join(METRICS)}."
         )
     direction = doc.get("direction", "minimize" if metric == "val_loss" else "maximize")
     if direction not in ("maximize", "minimize"):
         raise ConfigError(
-            f"{path}: direction = {_fmt(direction)} is not allowed: maximize or minimize."
+            f"{path}: direction = {fmt_value(direction)} is not allowed: maximize or minimize."
         )
     seed = doc.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ConfigError(f"{path}: seed = {_fmt(seed)} is not allowed: an integer.")
+        raise ConfigError(f"{path}: seed = {fmt_value(seed)} is not allowed: an integer.")
     experiment = experiment_name(Path(path), doc)
     spec = OptunaSpec(
         params=params,

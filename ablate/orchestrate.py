@@ -1,61 +1,144 @@
-"""Run a sweep: one parent run, one child run per point, finished points skipped.
+"""The sweep engine: one loop for every kind of sweep.
 
-`run_point` is the unit of work (train, test, log, explain one RunConfig); the
-sequential grid loop here and the Optuna/worker paths both call it.
+    scheduler = local grid | shared queue | Optuna      (ablate.schedulers)
+    open the parent -> reap stale runs -> until the scheduler has no next job:
+        run it (heartbeat, fit, log, explain) -> record its outcome
+    -> close -> end the parent -> summary
+
+Ctrl-C and SIGTERM are handled here, the same way for every kind: the current
+child run and the parent end KILLED, finished runs stay, and the same command
+resumes. `run_job` is the unit of work (train, test, log, explain one config).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
-import torch
-from lightning.pytorch.callbacks import Callback
+from ablate.console import SweepProgress, fmt_seconds, table
+from ablate.errors import USER_ERRORS
+from ablate.jobs import (
+    HEARTBEAT_SECONDS,
+    STALE_SECONDS,
+    Job,
+    Outcome,
+    Scheduler,
+    Settled,
+    SweepOptions,
+)
+from ablate.spaces import Point, Space
+from ablate.states import RunState
+from ablate.tracking import Tracker
 
-from ablate.config import RunConfig
-from ablate.console import EpochLine, SweepProgress, fmt_seconds, table
-from ablate.errors import AblateError
-from ablate.liveness import is_stale
-from ablate.plots import confusion_csv, confusion_png
-from ablate.spaces import Point, Space, expand, sweep_id
-from ablate.tracking import ChildRun, Tracker
+if TYPE_CHECKING:
+    import torch
 
-# A running child whose heartbeat is older than this is taken for dead
-# (crashed, killed -9, machine lost) and its point is run again.
-HEARTBEAT_SECONDS = 20.0
-STALE_SECONDS = 120.0
+    from ablate.config import RunConfig
 
-
-@dataclass(frozen=True)
-class SweepOptions:
-    tracking_uri: str
-    command: str = ""
-    workdir: Path | None = None  # scratch for Lightning checkpoints; default: a temp folder
-    storage: str | None = None  # Optuna storage URL: grid points become a shared work queue
-    heartbeat_seconds: float = HEARTBEAT_SECONDS
-    stale_after: float = STALE_SECONDS
-    poll_seconds: float = 5.0  # how often an idle worker looks for lost or remaining points
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "STALE_SECONDS",
+    "Heartbeat",
+    "Outcome",
+    "SweepOptions",
+    "check_data_sources",
+    "print_summary",
+    "run_job",
+    "run_sweep",
+]
 
 
-@dataclass
-class Outcome:
-    label: str
-    state: str  # finished | skipped | failed | killed | pruned | done | busy
-    run_id: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    reason: str = ""
+def make_scheduler(space: Space, opts: SweepOptions) -> Scheduler:
+    """Optuna spaces tune; grids with a storage share an exactly-once queue; other
+    grids run here, in order."""
+    if space.kind == "optuna":
+        from ablate.schedulers.optuna_search import OptunaSearch
 
-    @property
-    def ok(self) -> bool:
-        return self.state in ("finished", "skipped", "done", "pruned")
+        return OptunaSearch(space, opts)
+    if opts.storage:
+        from ablate.schedulers.shared_queue import SharedQueue
+
+        return SharedQueue(space, opts)
+    from ablate.schedulers.local_grid import LocalGrid
+
+    return LocalGrid(space, opts)
+
+
+def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
+    """Run (or resume) a sweep; one outcome per point (or trial) this process saw."""
+    scheduler = make_scheduler(space, opts)
+    check_data_sources(scheduler.points())
+    tracker = Tracker(opts.tracking_uri)
+    progress = SweepProgress(scheduler.total)
+    outcomes: list[Outcome] = []
+    with sigterm_as_interrupt():
+        parent = scheduler.open(tracker)
+        try:
+            scheduler.reap()
+            while (item := scheduler.next()) is not None:
+                if isinstance(item, Settled):
+                    progress.note(item.number, item.outcome.label, item.note)
+                    outcomes.append(item.outcome)
+                    continue
+                progress.start(item.number, item.label, item.remaining)
+                outcome = _run_and_record(scheduler, tracker, parent, item, opts)
+                if outcome.state is RunState.FINISHED:
+                    progress.done(outcome.seconds)
+                outcomes.append(outcome)
+            scheduler.close()
+        except KeyboardInterrupt:
+            tracker.end(parent, RunState.KILLED)
+            raise
+    tracker.end(parent, RunState.FINISHED if all(o.ok for o in outcomes) else RunState.FAILED)
+    return outcomes
+
+
+def _run_and_record(
+    scheduler: Scheduler, tracker: Tracker, parent: str, job: Job, opts: SweepOptions
+) -> Outcome:
+    try:
+        outcome = run_job(tracker, parent, job, opts)
+    except BaseException:  # a user error stops the sweep: the scheduler still hears of it
+        scheduler.record(job, Outcome(job.label, RunState.FAILED))
+        raise
+    scheduler.record(job, outcome)
+    if outcome.state is RunState.KILLED:
+        raise KeyboardInterrupt
+    return outcome
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's stop, `kill`) ends the sweep exactly as Ctrl-C does."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def check_data_sources(points: Sequence[Point]) -> None:
+    """Fail before anything is recorded when data cannot be had: a path that does not
+    exist, or a torchvision download that fails (which is then cached for every run)."""
+    from lightning_modules.data import load_cifar10, resolve_source
+
+    for data in {p.config.data for p in points}:
+        if resolve_source(data).format == "torchvision":
+            load_cifar10(data)
 
 
 class Heartbeat:
@@ -86,171 +169,56 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
-def classify(
-    children: Sequence[ChildRun], now: float, stale_after: float = STALE_SECONDS
-) -> dict[str, ChildRun]:
-    """Per run key, the child that settles it: finished/skipped wins, then a live run."""
-    best: dict[str, ChildRun] = {}
-    for c in children:
-        live = c.state == "running" and c.status == "RUNNING"
-        if c.state in ("finished", "skipped") or (live and not _dead(c, now, stale_after)):
-            prev = best.get(c.key)
-            if prev is None or prev.state == "running":
-                best[c.key] = c
-    return best
+def run_job(tracker: Tracker, parent_id: str, job: Job, opts: SweepOptions) -> Outcome:
+    """Train, test, log and explain one job as one child run of `parent_id`.
 
+    Never raises for a bad point (the run is marked failed or skipped); Ctrl-C marks
+    the run killed and returns a KILLED outcome; a user error (e.g. the data cannot be
+    fetched, true for every point) marks it failed and is raised to stop the sweep.
+    """
+    import optuna
 
-def _dead(c: ChildRun, now: float, stale_after: float) -> bool:
-    return is_stale(c.heartbeat, c.worker, now, stale_after)
+    from lightning_modules.shapes import invalid_reason
 
-
-def fail_stale_runs(tracker: Tracker, children: Sequence[ChildRun], stale_after: float) -> int:
-    """Mark RUNNING children whose worker is gone (no heartbeat, or a dead process on
-    this machine) as failed, so that their points run again. Returns how many."""
-    now, n = time.time(), 0
-    for c in children:
-        if c.status == "RUNNING" and c.state == "running" and _dead(c, now, stale_after):
-            tracker.set_tags(c.run_id, {"ablate.fail_reason": f"worker {c.worker} stopped beating"})
-            tracker.end(c.run_id, "failed")
-            n += 1
-    return n
-
-
-def check_data_sources(points: Sequence[Point]) -> None:
-    """Fail before anything is recorded when data cannot be had: a path that does not
-    exist, or a torchvision download that fails (which is then cached for every run)."""
-    from lightning_modules.data import load_cifar10, resolve_source
-
-    for data in {p.config.data for p in points}:
-        if resolve_source(data).format == "torchvision":
-            load_cifar10(data)
-
-
-def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
-    """Dispatch: Optuna spaces to `ablate.tuning`; grids with a storage to the shared
-    work queue in `ablate.distributed`; other grids run here, in order."""
-    if space.kind == "optuna":
-        from ablate.tuning import run_optuna
-
-        return run_optuna(space, opts)
-    if opts.storage:
-        from ablate.distributed import run_grid_queue
-
-        return run_grid_queue(space, opts)[1]
-    return run_grid_local(space, opts)
-
-
-def run_grid_local(space: Space, opts: SweepOptions) -> list[Outcome]:
-    """Train every point not yet finished, in order; a failing point does not stop the sweep."""
-    points = expand(space)
-    check_data_sources(points)
-    tracker = Tracker(opts.tracking_uri)
-    parent, resumed = tracker.start_parent(
-        space.experiment,
-        sweep_id(points),
-        name=f"{space.experiment} sweep",
-        space_file=Path(space.path),
-        command=opts.command,
-        summary={
-            "space": space.path,
-            "points": len(points),
-            "seeds": list(space.seeds),
-            "description": space.description,
-        },
-    )
-    children = tracker.children(parent)
-    if fail_stale_runs(tracker, children, opts.stale_after):
-        print("Runs left by processes that died were marked failed; their points run again.")
-    settled = classify(children, time.time(), opts.stale_after)  # dead runs settle nothing
-    progress = SweepProgress(len(points))
-    if resumed:
-        done = sum(1 for p in points if p.config.key() in settled)
-        print(f"Resuming sweep {parent}: {done} of {len(points)} points already recorded.")
-    outcomes: list[Outcome] = []
-    try:
-        for point in points:
-            known = settled.get(point.config.key())
-            i = point.index + 1
-            if known is not None:
-                state = "done" if known.state in ("finished", "skipped") else "busy"
-                what = "finished earlier" if state == "done" else "running in another process"
-                progress.note(i, point.label, f"{what} (run {known.run_id})")
-                outcomes.append(Outcome(point.label, state, known.run_id, known.metrics))
-                continue
-            remaining = sum(1 for p in points[point.index :] if p.config.key() not in settled)
-            progress.start(i, point.label, remaining)
-            outcome = run_point(
-                tracker,
-                parent,
-                point.config,
-                point.label,
-                workdir=opts.workdir,
-                heartbeat_seconds=opts.heartbeat_seconds,
-            )
-            if outcome.state == "finished":
-                progress.done(outcome.seconds)
-            outcomes.append(outcome)
-    except KeyboardInterrupt:
-        tracker.end(parent, "killed")
-        raise
-    tracker.end(parent, "finished" if all(o.ok for o in outcomes) else "failed")
-    return outcomes
-
-
-def run_point(
-    tracker: Tracker,
-    parent_id: str,
-    cfg: RunConfig,
-    label: str,
-    workdir: Path | None = None,
-    extra_tags: Mapping[str, str] | None = None,
-    callbacks: Sequence[Callback] = (),
-    on_start: Callable[[str], None] | None = None,
-    heartbeat_seconds: float = HEARTBEAT_SECONDS,
-    also_beat: Callable[[], None] | None = None,
-) -> Outcome:
-    """Train, test, log and explain one config as one child run. Never raises for a
-    bad point (the run is marked failed); Ctrl-C marks it killed and re-raises.
-
-    `also_beat` is called with the run's own heartbeat (an Optuna trial's liveness)."""
-    from lightning_modules.models import invalid_reason
-
+    cfg, label = job.config, job.label
     reason = invalid_reason(cfg.model)
     if reason is not None:
         rid = tracker.skip(parent_id, cfg, label, reason)
         print(f"    skipped: {reason}")
-        return Outcome(label, "skipped", rid, reason=reason)
-    rid = tracker.start_child(parent_id, cfg, label, extra_tags or {})
-    if on_start is not None:
-        on_start(rid)
+        return Outcome(label, RunState.SKIPPED, rid, reason=reason)
+    rid = tracker.start_child(parent_id, cfg, label, job.tags)
+    job.lease.bind(rid)
     t0 = time.perf_counter()
     try:
-        beats = [lambda: tracker.heartbeat(rid), *([also_beat] if also_beat else [])]
-        with Heartbeat(beats, heartbeat_seconds), tempfile.TemporaryDirectory(dir=workdir) as tmp:
-            metrics = _train_log_explain(tracker, parent_id, rid, cfg, Path(tmp), callbacks)
+        beats = [lambda: tracker.heartbeat(rid), job.lease.beat]
+        with (
+            Heartbeat(beats, opts.heartbeat_seconds),
+            tempfile.TemporaryDirectory(dir=opts.workdir) as tmp,
+        ):
+            metrics = _train_log_explain(tracker, parent_id, rid, cfg, Path(tmp), job.callbacks)
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown
         tracker.set_tags(rid, {"ablate.fail_reason": "interrupted (Ctrl-C)"})
-        tracker.end(rid, "killed")
-        raise KeyboardInterrupt from None
-    except AblateError as e:
-        # user-fixable and true for every point (e.g. the data cannot be fetched): stop the sweep
+        tracker.end(rid, RunState.KILLED)
+        return Outcome(label, RunState.KILLED, rid, seconds=time.perf_counter() - t0)
+    except USER_ERRORS as e:
         tracker.set_tags(rid, {"ablate.fail_reason": str(e)})
-        tracker.end(rid, "failed")
+        tracker.end(rid, RunState.FAILED)
         raise
     except Exception as e:
+        seconds = time.perf_counter() - t0
         if isinstance(e, optuna.TrialPruned):  # raised by the pruning callback
             tracker.set_tags(rid, {"ablate.pruned": str(e)})  # "Trial was pruned at epoch N."
-            tracker.end(rid, "pruned")
+            tracker.end(rid, RunState.PRUNED)
             print(f"    pruned: {e}")
-            return Outcome(label, "pruned", rid, seconds=time.perf_counter() - t0, reason=str(e))
+            return Outcome(label, RunState.PRUNED, rid, seconds=seconds, reason=str(e))
         tracker.set_tags(rid, {"ablate.fail_reason": f"{type(e).__name__}: {e}"})
-        tracker.client.log_text(rid, traceback.format_exc(), "error.txt")
-        tracker.end(rid, "failed")
+        tracker.log_text(rid, traceback.format_exc(), "error.txt")
+        tracker.end(rid, RunState.FAILED)
         print(f"    failed: {type(e).__name__}: {e} (traceback in run {rid}, error.txt)")
-        return Outcome(label, "failed", rid, seconds=time.perf_counter() - t0, reason=str(e))
-    tracker.end(rid, "finished")
-    return Outcome(label, "finished", rid, metrics, time.perf_counter() - t0)
+        return Outcome(label, RunState.FAILED, rid, seconds=seconds, reason=str(e))
+    tracker.end(rid, RunState.FINISHED)
+    return Outcome(label, RunState.FINISHED, rid, metrics, time.perf_counter() - t0)
 
 
 def _train_log_explain(
@@ -259,8 +227,10 @@ def _train_log_explain(
     rid: str,
     cfg: RunConfig,
     tmp: Path,
-    callbacks: Sequence[Callback],
+    callbacks: Sequence[Any],
 ) -> dict[str, float]:
+    from ablate.epoch_line import EpochLine
+    from ablate.plots import confusion_csv, confusion_png
     from lightning_modules.datamodule import CifarDataModule
     from lightning_modules.train import fit_and_test
 
@@ -355,7 +325,7 @@ def summary_rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
     return [
         [
             o.label,
-            o.state,
+            o.shown,
             num(o.metrics, "best_val_acc"),
             num(o.metrics, "test_acc"),
             fmt_seconds(o.metrics["train_seconds"]) if "train_seconds" in o.metrics else "-",

@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ablate.console import console, fmt_seconds, table
-from ablate.liveness import is_stale
-from ablate.orchestrate import STALE_SECONDS
+from ablate.jobs import STALE_SECONDS
 from ablate.spaces import Space, expand, sweep_id
+from ablate.states import RunState
 from ablate.tracking import ChildRun, Tracker
 
 
@@ -30,15 +30,14 @@ class SweepStatus:
 def point_state(runs: list[ChildRun], now: float, stale_after: float) -> str:
     """One state per point from all its attempts: a success settles it."""
     states = {r.state for r in runs}
-    for s, name in (("finished", "done"), ("skipped", "skipped"), ("pruned", "pruned")):
+    for s, name in (
+        (RunState.FINISHED, "done"),
+        (RunState.SKIPPED, "skipped"),
+        (RunState.PRUNED, "pruned"),
+    ):
         if s in states:
             return name
-    if any(
-        r.state == "running"
-        and r.status == "RUNNING"
-        and not is_stale(r.heartbeat, r.worker, now, stale_after)
-        for r in runs
-    ):
+    if any(r.is_live(now, stale_after) for r in runs):
         return "running"
     return "failed" if runs else "pending"
 
@@ -50,7 +49,7 @@ def sweep_status(
     now = time.time()
     if space.kind == "optuna":
         from ablate.optuna_spaces import spec_of
-        from ablate.tuning import space_hash
+        from ablate.schedulers.optuna_search import space_hash
 
         sid, expected = space_hash(space), len(expand(space)) * spec_of(space).n_trials
     else:
@@ -62,13 +61,13 @@ def sweep_status(
     by_key: dict[str, list[ChildRun]] = {}
     for c in children:
         by_key.setdefault(c.run_id if space.kind == "optuna" else c.key, []).append(c)
-        if c.state == "running" and not is_stale(c.heartbeat, c.worker, now, stale_after):
+        if c.is_live(now, stale_after):
             worker = c.worker or "unknown"
             st.workers[worker] = min(st.workers.get(worker, 1e18), now - c.heartbeat)
         better = (
             st.best is None or c.metrics.get("best_val_acc", -1.0) > st.best.metrics["best_val_acc"]
         )
-        if c.state == "finished" and "best_val_acc" in c.metrics and better:
+        if c.state == RunState.FINISHED and "best_val_acc" in c.metrics and better:
             st.best = c
     for runs in by_key.values():
         st.counts[point_state(runs, now, stale_after)] += 1

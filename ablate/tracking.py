@@ -8,8 +8,9 @@ Layout of a sweep in the tracking store:
   holding flattened params, per-epoch curves, test metrics, the confusion
   matrix, the resolved config as YAML, the best checkpoint and explanations.
 
-`ablate.state` on a child is `finished`, `skipped`, `failed` or `running`; a
-re-run skips children whose state is finished or skipped.
+`ablate.state` on a child is one of `ablate.states.RunState` (`running`, `finished`,
+`skipped`, `pruned`, `failed`, `killed`); a re-run skips children whose state is
+finished or skipped. Callers go through `Tracker`'s methods, never its client.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from torch import nn
 
 from ablate.config import RunConfig
-from ablate.liveness import worker_id
+from ablate.liveness import is_stale, worker_id
+from ablate.states import RunState
 
 # MLflow 3.17's own default store in the working folder: `mlflow ui` finds it
 # with no flags. (Its `file:` store now raises unless explicitly allowed.)
@@ -94,13 +96,29 @@ class EpochLogger(MLFlowLogger):
 class ChildRun:
     run_id: str
     key: str
-    state: str  # ablate.state tag
+    state: str  # ablate.state tag: a RunState value (compares equal to it), or "" if none
     status: str  # MLflow status
     heartbeat: float  # unix seconds of the last sign of life
     worker: str  # host:pid:boot of the process that ran it
     metrics: dict[str, float]
     params: dict[str, str]
     tags: dict[str, str]
+
+    @property
+    def settles(self) -> bool:
+        """Finished or skipped: its point needs no other run."""
+        return self.state in (RunState.FINISHED, RunState.SKIPPED)
+
+    def _running(self) -> bool:
+        return self.state == RunState.RUNNING and self.status == "RUNNING"
+
+    def is_live(self, now: float, stale_after: float) -> bool:
+        """Running, and its worker still beats (the one rule: `ablate.liveness.is_stale`)."""
+        return self._running() and not is_stale(self.heartbeat, self.worker, now, stale_after)
+
+    def is_dead(self, now: float, stale_after: float) -> bool:
+        """Marked running, but its worker is gone: to be failed so that its point runs again."""
+        return self._running() and is_stale(self.heartbeat, self.worker, now, stale_after)
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -167,7 +185,7 @@ class Tracker:
         """Find this sweep's parent run, or create it. Returns (run_id, resumed)."""
         found = self.find_parent(experiment, sweep_id)
         if found is not None:
-            self.client.update_run(found, status="RUNNING")
+            self.reopen(found)
             self.client.set_tag(found, "ablate.last_command", command[:5000])
             return found, True
         run = self.client.create_run(
@@ -187,6 +205,10 @@ class Tracker:
         if space_file is not None and space_file.exists():
             self.client.log_artifact(rid, str(space_file), "space")
         return rid, False
+
+    def reopen(self, run_id: str) -> None:
+        """Mark an ended run (a resumed sweep's parent) RUNNING again."""
+        self.client.update_run(run_id, status="RUNNING")
 
     def log_parent_json(self, run_id: str, name: str, payload: Any) -> None:
         self.client.log_dict(run_id, payload, name)
@@ -233,7 +255,7 @@ class Tracker:
                 MLFLOW_PARENT_RUN_ID: parent_id,
                 MLFLOW_RUN_NAME: label,
                 "ablate.run_key": cfg.key(),
-                "ablate.state": "running",
+                "ablate.state": RunState.RUNNING.value,
                 "ablate.heartbeat": f"{time.time():.0f}",
                 "ablate.worker": worker_id(),  # host:pid:boot, see ablate.liveness
                 **extra_tags,
@@ -259,6 +281,14 @@ class Tracker:
         items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
         for i in range(0, len(items), 500):
             self.client.log_batch(run_id, metrics=items[i : i + 500])
+
+    def log_text(self, run_id: str, text: str, path: str) -> None:
+        """A text artifact, e.g. a traceback as error.txt."""
+        self.client.log_text(run_id, text, path)
+
+    def download_artifact(self, run_id: str, path: str, dst: Path) -> Path:
+        """One artifact of a run into `dst`; raises (MLflow's types) when it is missing."""
+        return Path(self.client.download_artifacts(run_id, path, str(dst)))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
@@ -286,20 +316,17 @@ class Tracker:
             torch.save(payload, path)
             self.client.log_artifact(run_id, str(path), "checkpoint")
 
-    def end(self, run_id: str, state: str) -> None:
-        """state: finished | skipped | failed | killed | pruned -> ablate.state + MLflow status."""
-        status = {
-            "finished": "FINISHED",
-            "skipped": "FINISHED",
-            "pruned": "FINISHED",
-            "killed": "KILLED",
-        }
-        self.set_tags(run_id, {"ablate.state": state, "ablate.heartbeat": f"{time.time():.0f}"})
-        self.client.set_terminated(run_id, status.get(state, "FAILED"))
+    def end(self, run_id: str, state: RunState | str) -> None:
+        """End a run in `state`: its ablate.state tag and the matching MLflow status."""
+        state = RunState(state)
+        self.set_tags(
+            run_id, {"ablate.state": state.value, "ablate.heartbeat": f"{time.time():.0f}"}
+        )
+        self.client.set_terminated(run_id, state.mlflow_status)
 
     def skip(self, parent_id: str, cfg: RunConfig, label: str, reason: str) -> str:
         rid = self.start_child(parent_id, cfg, label, {"ablate.skip_reason": reason[:5000]})
-        self.end(rid, "skipped")
+        self.end(rid, RunState.SKIPPED)
         return rid
 
     # ---------------------------------------------------------------- loading

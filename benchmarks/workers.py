@@ -23,7 +23,7 @@ import yaml
 SPACE = {
     "experiment": "bench_workers",
     "base": {
-        "model": {"preset": "seed000"},
+        "model": {"preset": "keras_cnn"},
         "data": {"limit_train": 5000, "limit_test": 2000},
         "train": {"max_epochs": 2, "batch_size": 64},
         "explain": {"enabled": False},

@@ -28,10 +28,10 @@ from captum.attr import (
 )
 from torch import nn
 
-from ablate.config import ExplainConfig
-from ablate.errors import AblateError, ConfigError
+from explain.config import ExplainConfig
+from explain.errors import ExplainConfigError, MethodNotApplicable
 from explain.feature_maps import capture_outputs, eval_mode, resolve_module
-from lightning_modules.models import CIFAR_MEAN
+from lightning_modules.cifar import CIFAR_MEAN
 
 # Images per forward pass when a method or metric expands the batch (IG steps,
 # SmoothGrad samples, perturbed copies). On 2 CPU cores IG for 28 images x 32 steps
@@ -40,10 +40,6 @@ from lightning_modules.models import CIFAR_MEAN
 CPU_FORWARD_BATCH = 128
 ACCELERATOR_FORWARD_BATCH = 1024
 NOISE_SEED = 0  # SmoothGrad noise: same noise for every call, so maps are reproducible
-
-
-class MethodNotApplicable(AblateError):
-    """The method is undefined for this model (e.g. CAM without a GAP-linear head)."""
 
 
 class MethodFn(Protocol):
@@ -267,7 +263,7 @@ def applicable_methods(
     keep, skipped = [], {}
     for name in methods:
         if name not in METHODS:
-            raise ConfigError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+            raise ExplainConfigError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
         try:
             if name == "cam":
                 cam_parts(model)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ablate.errors import ConfigError
+from explain.errors import ExplainConfigError
 
 
 @contextmanager
@@ -55,13 +55,13 @@ def capture_outputs(modules: Mapping[str, nn.Module]) -> Iterator[dict[str, torc
 
 
 def resolve_module(model: nn.Module, name: str) -> nn.Module:
-    """`model.get_submodule(name)`, with a ConfigError that lists valid names."""
+    """`model.get_submodule(name)`, with an ExplainConfigError that lists valid names."""
     try:
         return model.get_submodule(name)
     except AttributeError:
         names = [n for n, _ in model.named_modules() if n]
         shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
-        raise ConfigError(
+        raise ExplainConfigError(
             f"no layer named {name!r} in {type(model).__name__}; known: {shown}"
         ) from None
 
@@ -86,7 +86,7 @@ def feature_maps(
     for name in names:
         fmap = store[name].detach().float()
         if fmap.dim() != 4:
-            raise ConfigError(
+            raise ExplainConfigError(
                 f"layer {name!r} outputs shape {tuple(fmap.shape)}; feature maps need (N, C, h, w)"
             )
         out[name] = fmap.cpu()

@@ -43,10 +43,10 @@ from captum.metrics import infidelity, sensitivity_max
 from scipy.stats import rankdata
 from torch import nn
 
-from ablate.config import ExplainConfig
 from explain.attributions import METHODS, copies_per_batch, forward_batch, seeded
+from explain.config import ExplainConfig
 from explain.feature_maps import eval_mode
-from lightning_modules.models import CIFAR_MEAN
+from lightning_modules.cifar import CIFAR_MEAN
 
 BLUR_SIGMA = 2.0  # px: on 32x32 images this erases shapes below ~5 px but keeps colour layout
 SANITY_MAX_ABS_RHO = 0.5  # mean |Spearman| above this: the map survives randomising the weights

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ablate.config import ExplainConfig
-from ablate.errors import ConfigError
 from explain import pictures
 from explain.attributions import METHODS, applicable_methods, forward_batch
+from explain.config import ExplainConfig
+from explain.errors import ExplainConfigError
 from explain.feature_maps import eval_mode, feature_maps, top_channels
 from explain.metrics import faithfulness
 from explain.postprocess import CONVENTION, postprocess
-from lightning_modules.models import CIFAR_MEAN
+from lightning_modules.cifar import CIFAR_MEAN
 
 FEATURE_MAP_IMAGES = 4  # probe images shown in each feature-map grid
 FEATURE_MAP_CHANNELS = 12  # most active channels shown per layer
@@ -245,9 +245,9 @@ def explain_images(
     (float32 (H, W)) per method. target None = predicted class. Inapplicable methods are skipped.
     """
     if len(names) != len(images):
-        raise ConfigError(f"{len(images)} images but {len(names)} names")
+        raise ExplainConfigError(f"{len(images)} images but {len(names)} names")
     if target is not None and not 0 <= target < len(classes):
-        raise ConfigError(f"target class {target} out of range 0..{len(classes) - 1}")
+        raise ExplainConfigError(f"target class {target} out of range 0..{len(classes) - 1}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     x = images.detach().clone()

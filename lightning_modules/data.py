@@ -33,8 +33,9 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
-from ablate.config import DataConfig
-from ablate.errors import DataError
+from lightning_modules.cifar import IMAGE_SIDE
+from lightning_modules.config import DataConfig
+from lightning_modules.errors import DataError
 from lightning_modules.layouts import (
     HOW_TO_POINT,
     IMAGE_SUFFIXES,
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 
 Format = Literal["torchvision", "imagefolder", "png_csv"]
 
-IMAGE_SIZE = 32  # pixels, height and width
 CACHE_VERSION = 1  # bump when the cached payload or a decoder changes meaning
 
 
@@ -292,7 +292,7 @@ def _check_payload(payload: Any) -> None:
         raise ValueError("not a data cache of this version")
     for split in SPLITS:
         x, y = payload[f"{split}_x"], payload[f"{split}_y"]
-        if x.dtype != torch.uint8 or x.shape[1:] != (3, IMAGE_SIZE, IMAGE_SIZE):
+        if x.dtype != torch.uint8 or x.shape[1:] != (3, IMAGE_SIDE, IMAGE_SIDE):
             raise ValueError(f"{split}_x has dtype {x.dtype} and shape {tuple(x.shape)}")
         if y.dtype != torch.int64 or y.shape != (x.shape[0],):
             raise ValueError(f"{split}_y does not match {split}_x")
@@ -317,14 +317,14 @@ def decode_images(blobs: Iterable[bytes], names: Sequence[str]) -> Tensor:
     `names` (one per blob) only serve error messages; any image that is not 32x32 or
     cannot be decoded raises DataError naming it.
     """
-    out = np.empty((len(names), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)  # NHWC, as PIL
+    out = np.empty((len(names), IMAGE_SIDE, IMAGE_SIDE, 3), dtype=np.uint8)  # NHWC, as PIL
     for i, (blob, name) in enumerate(zip(blobs, names, strict=True)):
         try:
             with Image.open(io.BytesIO(blob)) as im:
-                if im.size != (IMAGE_SIZE, IMAGE_SIZE):
+                if im.size != (IMAGE_SIDE, IMAGE_SIDE):
                     w, h = im.size
                     raise DataError(
-                        f"{name} is {w}x{h} pixels; every image must be {IMAGE_SIZE}x{IMAGE_SIZE}."
+                        f"{name} is {w}x{h} pixels; every image must be {IMAGE_SIDE}x{IMAGE_SIDE}."
                     )
                 out[i] = np.asarray(im.convert("RGB"))
         except (UnidentifiedImageError, OSError, ValueError) as err:

@@ -17,8 +17,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from ablate.config import DataConfig
 from lightning_modules.augment import augment_batch, crop_flip, to_float
+from lightning_modules.config import DataConfig
 from lightning_modules.data import CifarArrays, load_cifar10, split_train_val
 
 __all__ = [

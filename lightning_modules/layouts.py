@@ -12,20 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ablate.errors import DataError
+from lightning_modules.cifar import CIFAR10_CLASSES, IMAGE_SIDE
+from lightning_modules.errors import DataError
 
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SPLITS = ("train", "test")
 TORCHVISION_FOLDER = "cifar-10-batches-py"
@@ -34,7 +23,8 @@ TORCHVISION_ARCHIVE = "cifar-10-python.tar.gz"
 HOW_TO_POINT = (
     "Point ablate at a local copy with the `--data PATH` flag, the YAML key `data.source`, "
     "or the environment variable ABLATE_DATA. Accepted: a .zip or folder with "
-    "train/<class>/ and test/<class>/ image folders (32x32 PNG or JPEG, at the top or one "
+    "train/<class>/ and test/<class>/ image folders "
+    f"({IMAGE_SIDE}x{IMAGE_SIDE} PNG or JPEG, at the top or one "
     "folder down), a folder of PNGs with a labels CSV (or the CSV itself), or a folder "
     f"holding torchvision's {TORCHVISION_FOLDER}/ or {TORCHVISION_ARCHIVE}."
 )

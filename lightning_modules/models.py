@@ -1,37 +1,24 @@
-"""CNNs built from a `ModelConfig`, named presets, and the shape check.
+"""CNNs built from a `ModelConfig`, looked up by `arch` in a small registry.
 
 Networks take float images in [0, 1] (N, 3, H, W) and normalise inside, so that
 explanation baselines (black), noise levels and user images are all in pixel
 units. Each block is (Conv-BN-ReLU) x convs, then an optional 2x2 max-pool.
+Shapes and parameter counts by arithmetic are in `lightning_modules.shapes`, the
+named presets in `lightning_modules.presets` (neither needs torch).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ablate.config import ModelConfig
-from ablate.errors import InvalidPointError
-
-# CIFAR-10 train statistics in [0,1] units (torchvision's published values).
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
-
-
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
-    """Keras/TensorFlow "same" padding: (out_size, pad_before, pad_after).
-
-    out = ceil(size / stride). An even total pads one pixel more after than
-    before, which is what Keras does for 4x4 kernels.
-    """
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return out, total // 2, total - total // 2
+from lightning_modules.cifar import CIFAR_MEAN, CIFAR_STD
+from lightning_modules.config import ModelConfig
+from lightning_modules.errors import InvalidPointError
+from lightning_modules.shapes import check_shapes, feature_sizes, same_padding
 
 
 class SameConv2d(nn.Conv2d):
@@ -117,70 +104,8 @@ class CNN(nn.Module):
         return self.fc(self.head(self.features(self.normalize(x))))
 
 
-def feature_sizes(cfg: ModelConfig) -> list[int]:
-    """Spatial side after every conv and pool, in order (pure; no torch)."""
-    side, sizes = cfg.image_size, []
-    for convs in cfg.block_convs():
-        for i in range(convs):
-            side = math.ceil(side / (cfg.stride if i == 0 else 1))
-            sizes.append(side)
-        if cfg.pool == "max":
-            side = side // 2  # 2x2 max-pool, "valid"
-            sizes.append(side)
-    return sizes
-
-
-def check_shapes(cfg: ModelConfig) -> None:
-    """Raise InvalidPointError naming the layer where the feature map shrinks below 1x1."""
-    side = cfg.image_size
-    for b, convs in enumerate(cfg.block_convs(), start=1):
-        for i in range(convs):
-            side = math.ceil(side / (cfg.stride if i == 0 else 1))
-        if cfg.pool == "max":
-            if side < 2:
-                raise InvalidPointError(
-                    f"the feature map is {side}x{side} before the max-pool of block {b} "
-                    f"(stride {cfg.stride}, depth {cfg.depth}, image {cfg.image_size}px): "
-                    "a 2x2 pool would shrink it below 1x1"
-                )
-            side //= 2
-
-
-def invalid_reason(cfg: ModelConfig) -> str | None:
-    try:
-        check_shapes(cfg)
-    except InvalidPointError as e:
-        return str(e)
-    return None
-
-
 # name -> builder. One entry today; a ResNet would be a second line.
 ARCHS: dict[str, Callable[[ModelConfig], nn.Module]] = {"cnn": CNN}
-
-# Named networks of the three seed scripts (../shared/seeds), as ModelConfig fields.
-PRESETS: dict[str, dict[str, Any]] = {
-    "seed000": dict(
-        depth=2, width=32, convs_per_block=1, kernel_size=3, head="flatten", batch_norm=True
-    ),
-    "seed001": dict(
-        depth=3, width=32, convs_per_block=2, kernel_size=3, head="gap", batch_norm=True
-    ),
-    "seed003": dict(
-        depth=3,
-        width=64,
-        convs_per_block=(2, 2, 3),
-        kernel_size=3,
-        head="gap",
-        hidden=512,
-        dropout=0.5,
-        batch_norm=True,
-    ),
-}
-PRESET_NOTES = {
-    "seed000": "Keras CNN: Conv32-BN-Pool, Conv64-BN-Pool, flatten, Dense 10",
-    "seed001": "small interpretable CNN: 3 blocks of 2x(3x3 conv-BN-ReLU), GAP head (CAM)",
-    "seed003": "Flax VGG-like: 2x64, 2x128, 3x256, GAP, FC512, dropout 0.5",
-}
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:

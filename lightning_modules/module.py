@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from ablate.config import RunConfig
+from lightning_modules.config import RunSpec
 from lightning_modules.datamodule import augment_batch, to_float
 
 
@@ -18,7 +18,7 @@ class Classifier(L.LightningModule):
     """Cross-entropy classifier. Batches arrive as uint8 images; conversion and
     augmentation happen on the device, per batch, in `on_after_batch_transfer`."""
 
-    def __init__(self, net: nn.Module, cfg: RunConfig) -> None:
+    def __init__(self, net: nn.Module, cfg: RunSpec) -> None:
         super().__init__()
         self.net = net
         self.cfg = cfg

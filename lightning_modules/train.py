@@ -1,4 +1,4 @@
-"""Fit one `RunConfig` with Lightning, keep the best-val weights, test them."""
+"""Fit one run config (a `RunSpec`) with Lightning, keep the best-val weights, test them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
 from torch import nn
 
-from ablate.config import RunConfig, TrainConfig
+from lightning_modules.config import RunSpec, TrainConfig
 from lightning_modules.datamodule import CifarDataModule
 from lightning_modules.models import build_model, count_params, flops_per_image
 from lightning_modules.module import Classifier
@@ -99,7 +99,7 @@ def per_class_scores(confusion: torch.Tensor, classes: Sequence[str]) -> dict[st
 
 
 def fit_and_test(
-    cfg: RunConfig,
+    cfg: RunSpec,
     workdir: Path,
     logger: Logger | None = None,
     callbacks: Sequence[Callback] = (),

@@ -1,4 +1,12 @@
-"""Shared pytest fixtures: real PostgreSQL and MLflow servers on 127.0.0.1 (see servers.py)."""
+"""Shared pytest fixtures: real PostgreSQL and MLflow servers on 127.0.0.1 (see servers.py),
+and the cost markers.
+
+Every test carries exactly one of the markers `unit` (no training, no servers: the fast
+lane, `pytest -m unit`), `e2e` (trains on real images or runs the CLI in subprocesses)
+and `servers` (starts PostgreSQL or an MLflow server). A test or module marked `e2e` or
+`servers` keeps its mark; whole files that train or start servers are listed below;
+everything else is `unit`.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +28,26 @@ from servers import (
 
 # MLflow otherwise writes ~/.config/mlflow/telemetry.json from tests.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+COST_MARKERS = ("unit", "e2e", "servers")
+SERVERS_FILES = {"test_servers.py", "test_scaleout.py"}
+E2E_FILES = {"test_e2e.py", "test_sweep_faults.py", "test_explain_known_answer.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        own = [m.name for m in item.iter_markers() if m.name in COST_MARKERS]
+        if len(set(own)) > 1:
+            raise pytest.UsageError(f"{item.nodeid}: more than one of {COST_MARKERS}: {own}")
+        if own:
+            continue
+        name = Path(str(item.fspath)).name
+        if name in SERVERS_FILES:
+            item.add_marker(pytest.mark.servers)
+        elif name in E2E_FILES:
+            item.add_marker(pytest.mark.e2e)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 # --------------------------------------------------------------------------- PostgreSQL

@@ -51,7 +51,7 @@ def test_dry_run_applies_overrides() -> None:
 def test_models_lists_presets() -> None:
     code, out = invoke("models")
     assert code == 0
-    for name in ("seed000", "seed001", "seed003"):
+    for name in ("keras_cnn", "gap_cnn", "vgg", "seed000", "seed001", "seed003"):
         assert name in out
     assert "60,458" in out
 

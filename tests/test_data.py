@@ -22,11 +22,11 @@ from torch import nn
 
 import lightning_modules.data as data_mod
 import lightning_modules.datamodule as dm_mod
-from ablate.config import DataConfig
-from ablate.errors import DataError
 from lightning_modules.augment import augment_batch, crop_flip, random_crop_flip_params, to_float
+from lightning_modules.config import DataConfig
 from lightning_modules.data import load_cifar10, split_train_val
 from lightning_modules.datamodule import CifarDataModule, TensorBatches, channel_stats
+from lightning_modules.errors import DataError
 from lightning_modules.layouts import CIFAR10_CLASSES, encode_labels, parse_labels_csv
 
 SLICE = Path(__file__).parent / "data" / "cifar10-slice.zip"
@@ -570,6 +570,7 @@ def _trainer(tmp_path: Path, epochs: int, **kwargs: Any) -> L.Trainer:
 _HOOK_NOTE = "ignore:You have overridden `on_after_batch_transfer`"
 
 
+@pytest.mark.e2e
 @pytest.mark.filterwarnings(_HOOK_NOTE)
 def test_trainer_fit_and_test_with_the_datamodule(small_folder: Path, tmp_path: Path) -> None:
     cfg = DataConfig(source=str(small_folder), cache_dir=str(tmp_path / "c"), val_fraction=0.25)
@@ -589,6 +590,7 @@ def test_trainer_fit_and_test_with_the_datamodule(small_folder: Path, tmp_path: 
     assert "test_acc" in trainer.callback_metrics
 
 
+@pytest.mark.e2e
 @pytest.mark.filterwarnings(_HOOK_NOTE)
 @pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty")
 def test_resumed_fit_continues_the_shuffle_sequence(small_folder: Path, tmp_path: Path) -> None:

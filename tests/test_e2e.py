@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
+from store import the_sweep
 from typer.testing import CliRunner
 
 from ablate.cli import app
+from explain.metrics import SANITY_MAX_ABS_RHO
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
@@ -45,16 +48,8 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     mp.undo()
 
 
-def runs(client: MlflowClient) -> tuple[object, list[object]]:
-    exp = client.get_experiment_by_name("smoke")
-    assert exp is not None
-    all_runs = client.search_runs([exp.experiment_id])
-    parents = [r for r in all_runs if r.data.tags.get("ablate.role") == "sweep"]
-    assert len(parents) == 1
-    children = [
-        r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id
-    ]
-    return parents[0], children
+def runs(client: MlflowClient) -> tuple[Run, list[Run]]:
+    return the_sweep(client, "smoke")
 
 
 def test_sweep_exits_zero_and_prints_table(sweep: dict) -> None:
@@ -74,7 +69,6 @@ def test_parent_and_children_with_params_metrics_artifacts(sweep: dict) -> None:
     parent, children = runs(client)
     assert parent.info.status == "FINISHED"
     assert "smoke.yaml" in parent.data.tags["ablate.command"]
-    assert parent.data.tags["ablate.git_commit"]
     assert len(children) == 2
     assert {c.data.params["model.stride"] for c in children} == {"1", "2"}
     for c in children:
@@ -155,7 +149,15 @@ def test_explanations_attached_to_every_run(sweep: dict) -> None:
             ):
                 assert f"xai.{method}.{k}" in m, (method, k)
         assert m["xai.seconds_total"] > 0
-        assert c.data.tags["ablate.xai_flags"]
+        # the tag names exactly the methods whose sanity rho is above the threshold
+        flagged = {
+            method
+            for method in ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam")
+            if m[f"xai.{method}.sanity_spearman"] > SANITY_MAX_ABS_RHO
+        }
+        tag = c.data.tags["ablate.xai_flags"]
+        named = set() if tag == "none" else set(tag.split(","))
+        assert named == {f"xai.{x}.sanity_failed" for x in flagged}, (tag, flagged)
 
 
 def test_explain_command_on_a_user_image(sweep: dict, tmp_path: Path) -> None:

@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ablate.config import ExplainConfig, ModelConfig
 from explain.attributions import METHODS
+from explain.config import ExplainConfig
 from explain.metrics import SANITY_MAX_ABS_RHO, faithfulness
+from lightning_modules.config import ModelConfig
 from lightning_modules.models import build_model
 
 SIDE = 32

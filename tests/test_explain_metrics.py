@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from scipy.stats import spearmanr
 from torch import nn
 
-from ablate.config import ModelConfig
 from explain.metrics import (
     BLUR_SIGMA,
     auc,
@@ -21,6 +20,7 @@ from explain.metrics import (
     spearman_per_image,
     step_masks,
 )
+from lightning_modules.config import ModelConfig
 from lightning_modules.models import build_model
 
 

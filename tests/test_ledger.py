@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import time
 from pathlib import Path
@@ -23,17 +24,16 @@ def test_enqueue_is_idempotent(tmp_path: Path) -> None:
     study = ledger.open_study(storage, "s")
     assert ledger.enqueue_missing(study, ITEMS) == 6
     assert ledger.enqueue_missing(study, ITEMS) == 0
-    assert len(study.get_trials(states=(TrialState.WAITING,))) == 6
+    assert len(study.study.get_trials(states=(TrialState.WAITING,))) == 6
 
 
 def _claim_all(url: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    storage = ledger.open_storage(url)
-    study = optuna.load_study(study_name="s", storage=storage)
+    study = ledger.open_study(ledger.open_storage(url), "s")
     got = []
     while (t := ledger.claim(study)) is not None:
         got.append(t.user_attrs[ledger.KEY])
         time.sleep(0.01)  # hold the claim a moment, as a real worker would
-        ledger.finish(study, t._trial_id, TrialState.COMPLETE, 1.0)
+        ledger.finish(study, t.number, TrialState.COMPLETE, 1.0)
     out.put(got)
 
 
@@ -51,7 +51,7 @@ def test_concurrent_claims_hand_out_each_point_once(tmp_path: Path) -> None:
     for p in procs:
         p.join()
     assert sorted(claimed) == sorted(k for k, _, _ in items)  # all, and none twice
-    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 30
+    assert len(study.study.get_trials(states=(TrialState.COMPLETE,))) == 30
 
 
 def test_stale_trials_fail_and_their_points_requeue(tmp_path: Path) -> None:
@@ -61,9 +61,9 @@ def test_stale_trials_fail_and_their_points_requeue(tmp_path: Path) -> None:
     a = ledger.claim(study)
     b = ledger.claim(study)
     assert a is not None and b is not None and ledger.claim(study) is None
-    ledger.finish(study, b._trial_id, TrialState.COMPLETE, 0.5)
+    ledger.finish(study, b.number, TrialState.COMPLETE, 0.5)
     assert ledger.fail_stale(study, stale_after=60) == []  # a is fresh
-    storage.set_trial_user_attr(a._trial_id, ledger.BEAT, time.time() - 61)
+    study.set_user_attr(a.number, ledger.BEAT, time.time() - 61)
     failed = ledger.fail_stale(study, stale_after=60)
     assert [t.number for t in failed] == [a.number]
     assert ledger.enqueue_missing(study, ITEMS[:2]) == 1  # only the lost point comes back
@@ -77,12 +77,36 @@ def test_finish_after_being_failed_as_stale_does_not_raise(tmp_path: Path) -> No
     ledger.enqueue_missing(study, ITEMS[:1])
     t = ledger.claim(study)
     assert t is not None
-    storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-    ledger.finish(study, t._trial_id, TrialState.COMPLETE, 1.0)
-    assert study.get_trials()[0].state == TrialState.FAIL
+    study.set_state(t.number, TrialState.FAIL)
+    ledger.finish(study, t.number, TrialState.COMPLETE, 1.0)
+    assert study.study.get_trials()[0].state == TrialState.FAIL
 
 
-def test_lock_is_exclusive_and_breaks_when_stale(tmp_path: Path) -> None:
+def _hold_lock(url: str, name: str, hold: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    storage = ledger.open_storage(url)
+    with ledger.study_lock(storage, name):
+        start = time.time()
+        time.sleep(hold)
+        out.put((start, time.time()))
+
+
+def test_lock_is_exclusive_under_contention(tmp_path: Path) -> None:
+    """Three processes take the same lock at once: their critical sections never overlap."""
+    url = journal(tmp_path)
+    ledger.open_storage(url)  # create the journal file before the race
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_hold_lock, args=(url, "s", 0.5, q)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    spans = sorted(q.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join()
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end, spans  # the next holder starts only after the previous one left
+
+
+def test_lock_is_released_and_breaks_when_stale(tmp_path: Path) -> None:
     storage = ledger.open_storage(journal(tmp_path))
     with ledger.study_lock(storage, "s"):
         names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
@@ -100,7 +124,7 @@ def test_lock_is_exclusive_and_breaks_when_stale(tmp_path: Path) -> None:
 def test_release_stale_fails_orphan_mlflow_runs(tmp_path: Path) -> None:
     """A worker killed after creating its MLflow run, before its trial knew the run id."""
     from ablate.config import RunConfig
-    from ablate.distributed import release_stale
+    from ablate.schedulers.reaping import release_stale
     from ablate.tracking import Tracker
 
     tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")

@@ -7,38 +7,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablate.config import ModelConfig
-from ablate.errors import InvalidPointError
+from ablate.config import RunConfig
 from ablate.spaces import expand, load_space
-from lightning_modules.models import (
-    PRESETS,
-    SameConv2d,
-    build_model,
+from lightning_modules.config import ModelConfig
+from lightning_modules.errors import InvalidPointError
+from lightning_modules.models import SameConv2d, build_model, count_params, flops_per_image
+from lightning_modules.presets import ALIASES, PRESETS, find_preset, preset_key_name
+from lightning_modules.shapes import (
     check_shapes,
-    count_params,
     feature_sizes,
-    flops_per_image,
     invalid_reason,
+    param_count,
     same_padding,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = [p for p in expand(load_space(ROOT / "search_spaces" / "full.yaml")) if p.seed == 0]
-
-
-def expected_params(cfg: ModelConfig) -> int:
-    """Count by hand from the architecture, independently of torch."""
-    n, ch = 0, cfg.in_channels
-    for width, convs in zip(cfg.block_widths(), cfg.block_convs(), strict=True):
-        for _ in range(convs):
-            n += ch * width * cfg.kernel_size**2 + (2 * width if cfg.batch_norm else width)
-            ch = width
-    side = feature_sizes(cfg)[-1]
-    n_in = ch if cfg.head == "gap" else ch * side * side
-    if cfg.hidden:
-        n += n_in * cfg.hidden + cfg.hidden
-        n_in = cfg.hidden
-    return n + n_in * cfg.num_classes + cfg.num_classes
 
 
 @pytest.mark.parametrize("point", FULL, ids=lambda p: p.label)
@@ -53,7 +37,7 @@ def test_every_point_of_full_yaml(point) -> None:  # type: ignore[no-untyped-def
     net = build_model(cfg).eval()
     out = net(torch.rand(3, 3, 32, 32))
     assert out.shape == (3, 10)
-    assert count_params(net) == expected_params(cfg)
+    assert count_params(net) == param_count(cfg)  # the dry run's arithmetic equals torch's count
 
 
 def test_full_yaml_invalid_points_are_the_deep_strided_ones() -> None:
@@ -83,12 +67,24 @@ def test_4x4_kernel_keeps_32x32() -> None:
 
 
 def test_presets_match_the_seeds() -> None:
-    seed000 = build_model(ModelConfig(**PRESETS["seed000"]))
+    keras = ModelConfig(**PRESETS["keras_cnn"].fields)
+    seed000 = build_model(keras)
     assert count_params(seed000) == 60_458  # PITFALLS: "60k parameters, 11.3 MFLOP"
-    assert abs(flops_per_image(seed000, ModelConfig(**PRESETS["seed000"])) / 1e6 - 11.3) < 0.1
-    seed003 = ModelConfig(**PRESETS["seed003"])
-    assert seed003.block_widths() == (64, 128, 256)
-    assert abs(count_params(build_model(seed003)) - 1.9e6) < 0.05e6
+    assert abs(flops_per_image(seed000, keras) / 1e6 - 11.3) < 0.1
+    vgg = ModelConfig(**PRESETS["vgg"].fields)
+    assert vgg.block_widths() == (64, 128, 256)
+    assert abs(count_params(build_model(vgg)) - 1.9e6) < 0.05e6
+
+
+def test_old_preset_names_are_aliases_with_the_same_run_keys() -> None:
+    assert ALIASES == {"seed000": "keras_cnn", "seed001": "gap_cnn", "seed003": "vgg"}
+    for old, new in ALIASES.items():
+        assert find_preset(old) is find_preset(new) is PRESETS[new]
+        assert preset_key_name(new) == preset_key_name(old) == old
+        cfg = PRESETS[new].fields
+        keys = {RunConfig(model=ModelConfig(preset=name, **cfg)).key() for name in (old, new)}
+        assert len(keys) == 1, (old, new)
+    assert find_preset("seed002") is None
 
 
 def test_check_shapes_names_the_layer() -> None:

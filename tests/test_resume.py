@@ -7,12 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from store import finished_keys, state, sweep_runs, the_sweep
 
 from ablate import liveness
 
@@ -66,13 +66,11 @@ def test_kill_9_then_immediate_rerun_finishes_every_point_once(tmp_path: Path) -
     deadline = time.time() + 180
     while time.time() < deadline and running is None and victim.poll() is None:
         time.sleep(0.3)
-        exp = client.get_experiment_by_name("resume") if (tmp_path / "mlflow.db").exists() else None
-        if exp is None:
+        if not (tmp_path / "mlflow.db").exists():
             continue
-        runs = client.search_runs([exp.experiment_id])
-        children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-        finished = [r for r in children if r.data.tags.get("ablate.state") == "finished"]
-        live = [r for r in children if r.data.tags.get("ablate.state") == "running"]
+        _, children = sweep_runs(client, "resume")
+        finished = [r for r in children if state(r) == "finished"]
+        live = [r for r in children if state(r) == "running"]
         if finished and live:  # one point done, the next one mid-training
             running = live[0]
     assert running is not None, log.read_text()[-3000:]
@@ -82,14 +80,8 @@ def test_kill_9_then_immediate_rerun_finishes_every_point_once(tmp_path: Path) -
     rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert "finished earlier" in rerun.stdout  # the point done before the kill is kept
-    exp = client.get_experiment_by_name("resume")
-    assert exp is not None
-    children = [
-        r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags
-    ]
-    done = Counter(
-        r.data.tags["ablate.run_key"] for r in children if r.data.tags["ablate.state"] == "finished"
-    )
+    _, children = the_sweep(client, "resume")
+    done = finished_keys(children)
     assert len(done) == 3 and set(done.values()) == {1}, done
     killed = client.get_run(running.info.run_id)
     assert (

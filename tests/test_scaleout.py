@@ -20,10 +20,11 @@ import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from store import finished_keys, sweep_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.servers
 
 
 def grid_space(tmp: Path, experiment: str, epochs: int, limit_train: int) -> Path:
@@ -56,23 +57,6 @@ def worker(
     ]  # fmt: skip
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def sweep_runs(client: MlflowClient, experiment: str) -> tuple[list, list]:  # type: ignore[type-arg]
-    exp = client.get_experiment_by_name(experiment)
-    assert exp is not None
-    runs = client.search_runs([exp.experiment_id], max_results=1000)
-    parents = [r for r in runs if r.data.tags.get("ablate.role") == "sweep"]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    return parents, children
-
-
-def finished_keys(children: list) -> Counter[str]:  # type: ignore[type-arg]
-    return Counter(
-        c.data.tags["ablate.run_key"]
-        for c in children
-        if c.info.status == "FINISHED" and c.data.tags.get("ablate.state") == "finished"
-    )
 
 
 def study_of(storage: str, experiment: str) -> optuna.Study:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from store import by_name, the_sweep
 from typer.testing import CliRunner
 
 import lightning_modules.train as train_mod
@@ -39,18 +40,11 @@ def sweep(tmp_path: Path, grid: dict[str, list[Any]]) -> tuple[int, str, MlflowC
 
 
 def children(client: MlflowClient) -> dict[str, Any]:
-    exp = client.get_experiment_by_name("faults")
-    assert exp is not None
-    runs = client.search_runs([exp.experiment_id])
-    return {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+    return by_name(the_sweep(client, "faults")[1])
 
 
 def parent(client: MlflowClient) -> Any:
-    exp = client.get_experiment_by_name("faults")
-    assert exp is not None
-    return next(
-        r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("ablate.role")
-    )
+    return the_sweep(client, "faults")[0]
 
 
 def test_invalid_point_is_recorded_as_skipped_and_the_sweep_goes_on(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from store import parent_of, sweep_runs, the_sweep
 from typer.testing import CliRunner
 
 from ablate.cli import app
@@ -157,13 +158,9 @@ def test_pruned_trials_are_recorded_and_rerun_resumes(
     space.write_text(yaml.safe_dump(doc))
     run_cli(tmp_path, space)
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("prune")
-    assert exp is not None
-    runs = client.search_runs([exp.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("ablate.role") == "sweep"]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    parents, children = sweep_runs(client, "prune")
     assert len(parents) == 1 and len(children) == 6
-    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    assert {parent_of(c) for c in children} == {parents[0].info.run_id}
     assert sorted(int(c.data.tags["optuna.trial_number"]) for c in children) == list(range(6))
     pruned = [c for c in children if c.data.tags["ablate.state"] == "pruned"]
     assert pruned, "expected the median pruner to stop at least one tiny-lr trial"
@@ -185,7 +182,7 @@ def test_pruned_trials_are_recorded_and_rerun_resumes(
     # the same command again: the study is complete, nothing is retrained
     out = run_cli(tmp_path, space)
     assert "point 1 of" not in out
-    assert len(client.search_runs([exp.experiment_id])) == 7
+    assert [len(r) for r in sweep_runs(client, "prune")] == [1, 6]
 
 
 @pytest.mark.e2e
@@ -201,13 +198,7 @@ def test_scientific_points_each_get_their_best_nuisance(
         "--set", "model.width=8", "--set", "explain.enabled=false",
     )  # fmt: skip
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("strides_tuned_lr")
-    assert exp is not None
-    parent = next(
-        r
-        for r in client.search_runs([exp.experiment_id])
-        if r.data.tags.get("ablate.role") == "sweep"
-    )
+    parent, _ = the_sweep(client, "strides_tuned_lr")
     local = client.download_artifacts(parent.info.run_id, "best.json", str(tmp_path))
     best = json.loads(Path(local).read_text())
     assert best["metric"] == "best_val_acc"
@@ -215,9 +206,7 @@ def test_scientific_points_each_get_their_best_nuisance(
     for b in best["points"].values():
         assert set(b["best_params"]) == {"train.lr", "train.weight_decay"}
         assert 0.0 <= b["best_value"] <= 1.0 and b["trials"] == 2
-        assert (
-            client.get_run(b["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == parent.info.run_id
-        )
+        assert parent_of(client.get_run(b["mlflow_run_id"])) == parent.info.run_id
 
 
 @pytest.mark.e2e
@@ -247,10 +236,6 @@ def test_two_workers_run_exactly_n_trials_per_study(
     for states in per_study.values():
         assert len(states) == 3 and set(states) <= {"COMPLETE", "PRUNED"}, per_study
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("strides_tuned_lr")
-    assert exp is not None
-    children = [
-        r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags
-    ]
-    assert len(children) == 9 and len({r.data.tags["mlflow.parentRunId"] for r in children}) == 1
+    _, children = the_sweep(client, "strides_tuned_lr")
+    assert len(children) == 9
     assert {"[w0]", "[w1]"} <= {line[:4] for line in result.output.splitlines()}

@@ -1,0 +1,304 @@
+"""Optuna sweeps: one study per scientific point, nuisance parameters tuned in each.
+
+Every trial is a child run of the sweep's one parent (shared by all workers
+through the anchor study's user attributes), tagged with the study, trial number
+and state; pruned trials are marked with the epoch. The parent records, per
+scientific point, the best trial and its nuisance setting (`best.json`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from ablate import ledger
+from ablate.console import table
+from ablate.jobs import Job, Outcome, Settled, SweepOptions
+from ablate.liveness import worker_id
+from ablate.optuna_adapter import StudyHandle
+from ablate.optuna_spaces import Dist, OptunaSpec, spec_of
+from ablate.schedulers.reaping import fail_stale_runs, open_shared_parent, release_stale
+from ablate.space_blocks import Space
+from ablate.spaces import Point, build_config, expand
+from ablate.states import RunState
+from ablate.tracking import Tracker
+from lightning_modules.presets import preset_key_name
+
+DEFAULT_STORAGE = f"journal:{ledger.DEFAULT_JOURNAL}"
+TRIAL_STATE = {RunState.FINISHED: TrialState.COMPLETE, RunState.PRUNED: TrialState.PRUNED}
+
+
+def space_hash(space: Space) -> str:
+    """Identity of an Optuna sweep: its resolved base, scientific grid and spec."""
+    spec = spec_of(space)
+    base = {s: dict(b) for s, b in space.base.items()}
+    if isinstance(base["model"].get("preset"), str):  # renamed presets keep their sweeps
+        base["model"]["preset"] = preset_key_name(base["model"]["preset"])
+    doc = {
+        "base": base,
+        "grid": space.grid,
+        "spec": repr(spec),
+        "experiment": space.experiment,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def make_sampler(spec: OptunaSpec) -> optuna.samplers.BaseSampler:
+    seed = spec.sampler_seed
+    if spec.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if spec.sampler == "grid":
+        return optuna.samplers.GridSampler(
+            {k: list(d.choices) for k, d in spec.params.items()}, seed=seed
+        )
+    if spec.sampler == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner(spec: OptunaSpec, max_epochs: int) -> optuna.pruners.BasePruner:
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=spec.warmup_epochs)
+    if spec.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs)
+    return optuna.pruners.NopPruner()
+
+
+def suggest(trial: optuna.Trial, key: str, d: Dist) -> Any:
+    if d.kind == "categorical":
+        return trial.suggest_categorical(key, list(d.choices))
+    if d.kind == "int":
+        return trial.suggest_int(key, int(d.low), int(d.high), step=int(d.step or 1), log=d.log)
+    return trial.suggest_float(key, d.low, d.high, step=d.step, log=d.log)
+
+
+def trial_label(values: dict[str, Any], number: int) -> str:
+    return " ".join(
+        [
+            f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
+            for k, v in values.items()
+        ]
+        + [f"trial={number}"]
+    )
+
+
+@dataclass
+class AskedLease:
+    """A trial asked from a study: it learns its MLflow run and beats with it."""
+
+    study: StudyHandle
+    trial: optuna.Trial
+
+    def bind(self, run_id: str) -> None:
+        self.trial.set_user_attr(ledger.MLFLOW_RUN, run_id)
+
+    def beat(self) -> None:
+        ledger.beat(self.study, self.trial.number)
+
+
+class OptunaSearch:
+    def __init__(self, space: Space, opts: SweepOptions) -> None:
+        self.space, self.opts = space, opts
+        self.spec = spec_of(space)
+        self.storage_url = opts.storage or DEFAULT_STORAGE
+        self.scientific = expand(space)  # one point per scientific value (no scientific: one)
+        self.total = len(self.scientific) * self.spec.n_trials
+        self.storage = ledger.open_storage(self.storage_url)
+        self.sid = space_hash(space)
+        self.root = f"ablate.optuna.{space.experiment}.{self.sid}"
+        self.anchor = ledger.open_study(self.storage, self.root)  # holds the parent run id
+        self._point = -1  # index into self.scientific of the study being tuned
+        self._study: StudyHandle | None = None
+        self._started_at = 0.0
+        self.started = 0  # trials started by this process
+        self.best: dict[str, Any] = {}
+
+    def points(self) -> Sequence[Point]:
+        return self.scientific
+
+    def open(self, tracker: Tracker) -> str:
+        self.tracker = tracker
+        with ledger.study_lock(self.storage, self.root):
+            self.parent = open_shared_parent(
+                tracker,
+                self.anchor,
+                self.space,
+                self.sid,
+                self.opts.command,
+                {
+                    "space": self.space.path,
+                    "points": self.total,
+                    "description": self.space.description,
+                },
+            )
+        print(
+            f"Optuna sweep {self.parent}: {len(self.scientific)} scientific point(s) x "
+            f"{self.spec.n_trials} trials on {self.storage_url}."
+        )
+        return self.parent
+
+    def reap(self) -> None:
+        if self._study is not None:
+            release_stale(self.tracker, self._study, self.parent, self.opts.stale_after)
+        else:
+            fail_stale_runs(self.tracker, self.tracker.children(self.parent), self.opts.stale_after)
+
+    def _advance(self) -> bool:
+        """Record the best of the study just tuned; open the next one. False at the end."""
+        if self._study is not None:
+            self._record_best()  # kept current on the parent after every study
+        self._point += 1
+        if self._point >= len(self.scientific):
+            self._study = None
+            return False
+        point = self.scientific[self._point]
+        self._study = ledger.open_study(
+            self.storage,
+            f"{self.root}.{point.config.key()}",
+            direction=self.spec.direction,
+            sampler=make_sampler(self.spec),
+            pruner=make_pruner(self.spec, point.config.train.max_epochs),
+        )
+        self._started_at = time.time()
+        return True
+
+    def next(self) -> Job | Settled | None:
+        while True:
+            if self._study is None and not self._advance():
+                return None
+            assert self._study is not None
+            self.reap()
+            trial, study_done = self._ask(self._study)
+            if study_done:
+                if not self._advance():
+                    return None
+                continue
+            if trial is None:
+                time.sleep(self.opts.poll_seconds)  # the last trials run elsewhere: wait
+                continue
+            return self._job(self._study, trial)
+
+    def _ask(self, study: StudyHandle) -> tuple[optuna.Trial | None, bool]:
+        """A new trial, or (None, True) when the study has its n_trials, or (None, False)
+        when the last ones are running elsewhere. Counted and asked under the lock: two
+        workers seeing "one trial left" must not both start one."""
+        done_states = (TrialState.COMPLETE, TrialState.PRUNED)
+        with ledger.study_lock(self.storage, study.name):
+            trials = study.study.get_trials(deepcopy=False)
+            done = sum(t.state in done_states for t in trials)
+            running = sum(t.state == TrialState.RUNNING for t in trials)
+            timed_out = self.spec.timeout and time.time() - self._started_at > self.spec.timeout
+            if done >= self.spec.n_trials or timed_out:
+                return None, True
+            if done + running >= self.spec.n_trials:
+                return None, False
+            trial = study.study.ask()
+            ledger.beat(study, trial.number)
+            trial.set_user_attr(ledger.WORKER, worker_id())
+            return trial, False
+
+    def _job(self, study: StudyHandle, trial: optuna.Trial) -> Job:
+        from optuna_integration import PyTorchLightningPruningCallback
+
+        point = self.scientific[self._point]
+        values = {
+            **point.values,
+            **{k: suggest(trial, k, d) for k, d in self.spec.params.items()},
+        }
+        cfg = build_config(self.space, values, self.spec.seed)
+        self.started += 1
+        tags = {
+            "optuna.study": study.name,
+            "optuna.trial_number": str(trial.number),
+            "ablate.scientific": point.label,
+        }
+        callbacks = (
+            [PyTorchLightningPruningCallback(trial, monitor="val_acc")]
+            if self.spec.pruner != "none"
+            else []
+        )
+        return Job(
+            cfg,
+            trial_label(values, trial.number),
+            self.started,
+            self.total - self.started + 1,
+            tags,
+            callbacks,
+            AskedLease(study, trial),
+            handle=trial,
+        )
+
+    def record(self, job: Job, outcome: Outcome) -> None:
+        assert self._study is not None
+        state = TRIAL_STATE.get(outcome.state, TrialState.FAIL)
+        value = outcome.metrics.get(self.spec.metric) if state == TrialState.COMPLETE else None
+        if state == TrialState.COMPLETE and value is None:
+            state = TrialState.FAIL  # a skipped (invalid) config has no value
+        try:
+            self._study.study.tell(
+                job.handle, value if state == TrialState.COMPLETE else None, state=state
+            )
+        except (RuntimeError, ValueError) as e:  # failed as stale by another worker meanwhile
+            print(f"    could not record trial {job.handle.number}: {e}")
+        if outcome.run_id:
+            self.tracker.set_tags(outcome.run_id, {"optuna.state": state.name})
+
+    def close(self) -> None:
+        if not self.best:
+            return
+        rows = [
+            [label, f"{b['best_value']:.4f}", json.dumps(b["best_params"]), b["trials"]]
+            for label, b in self.best.items()
+        ]
+        table(
+            f"Best {self.spec.metric} per scientific point",
+            ["point", self.spec.metric, "best nuisance setting", "trials"],
+            rows,
+        )
+
+    def _record_best(self) -> None:
+        """Per scientific value, its best nuisance setting: best.json and best.* metrics
+        on the parent."""
+        self.best = best_by_point(self.storage, self.root, self.scientific)
+        if not self.best:
+            return
+        spec = self.spec
+        payload = {"metric": spec.metric, "direction": spec.direction, "points": self.best}
+        self.tracker.log_parent_json(self.parent, "best.json", payload)
+        self.tracker.log_metrics(
+            self.parent,
+            {
+                f"best.{label.replace('=', '_').replace(' ', '.')}.{spec.metric}": b["best_value"]
+                for label, b in self.best.items()
+            },
+        )
+
+
+def best_by_point(
+    storage: optuna.storages.BaseStorage, root: str, scientific: list[Point]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for point in scientific:
+        try:
+            study = optuna.load_study(study_name=f"{root}.{point.config.key()}", storage=storage)
+            best = study.best_trial
+        except (KeyError, ValueError):
+            continue  # no study yet, or no completed trial
+        out[point.label] = {
+            "scientific": point.values,
+            "best_value": best.value,
+            "best_params": best.params,
+            "trial": best.number,
+            "mlflow_run_id": best.user_attrs.get(ledger.MLFLOW_RUN),
+            "trials": len(
+                study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+            ),
+        }
+    return out

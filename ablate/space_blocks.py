@@ -1,0 +1,270 @@
+"""What grid and Optuna spaces share: the `Space` value, reading YAML, dotted keys,
+config sections with presets, command-line overrides, and error messages that name
+the file, the key, the value and what is allowed.
+
+`ablate.spaces` (grid spaces, expansion) and `ablate.optuna_spaces` both build on
+this module; it imports neither.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ablate.config import DataConfig, ExplainConfig, ModelConfig, TrainConfig
+from ablate.errors import ConfigError
+from lightning_modules.presets import ALIASES, PRESETS, find_preset
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "train": TrainConfig,
+    "explain": ExplainConfig,
+}
+GRID_KEYS = ("experiment", "kind", "description", "base", "grid", "seeds")
+
+
+@dataclass(frozen=True)
+class Space:
+    """A validated search space; `base` and `grid` are plain data, resolved per point."""
+
+    path: str
+    experiment: str
+    kind: str
+    base: dict[str, Any]
+    grid: dict[str, list[Any]]
+    seeds: tuple[int, ...]
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific blocks (optuna)
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def fmt_value(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_key(path: str, where: str, key: str, allowed: list[str]) -> ConfigError:
+    return ConfigError(
+        f"{path}: unknown key '{where}{key}'. Allowed here: {', '.join(allowed)}."
+        + did_you_mean(key, allowed)
+    )
+
+
+def pydantic_error(
+    path: str, prefix: str, err: ValidationError, section: type[BaseModel]
+) -> ConfigError:
+    """Turn pydantic's first error into one paragraph naming file, key, value, allowed."""
+    e = err.errors()[0]
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+    key = f"{prefix}{loc}" if loc else prefix.rstrip(".")
+    if e["type"] == "extra_forbidden":
+        allowed = sorted(section.model_fields)
+        field_name = str(e["loc"][-1])
+        return ConfigError(
+            f"{path}: unknown key {key!r} (value {fmt_value(e.get('input'))}). "
+            f"Allowed keys in {prefix.rstrip('.') or 'this block'}: {', '.join(allowed)}."
+            + did_you_mean(field_name, allowed)
+        )
+    return ConfigError(f"{path}: {key} = {fmt_value(e.get('input'))} is not allowed: {e['msg']}.")
+
+
+# --------------------------------------------------------------------- loading
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such search-space file.") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror}).") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        where = ""
+        mark = getattr(e, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}.") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping with keys {', '.join(GRID_KEYS)}; "
+            f"got {type(doc).__name__}."
+        )
+    return doc
+
+
+def check_dotted(path: str, where: str, key: str) -> tuple[str, str]:
+    parts = key.split(".")
+    if len(parts) != 2 or parts[0] not in SECTIONS:
+        raise ConfigError(
+            f"{path}: '{where}{key}' is not a dotted key of the form SECTION.FIELD with SECTION one of "
+            f"{', '.join(SECTIONS)} (e.g. model.stride)." + did_you_mean(parts[0], list(SECTIONS))
+        )
+    section, name = parts
+    fields = sorted(SECTIONS[section].model_fields)
+    if name not in fields:
+        raise ConfigError(
+            f"{path}: unknown key '{where}{key}'. Fields of {section}: {', '.join(fields)}."
+            + did_you_mean(name, fields)
+        )
+    return section, name
+
+
+def parse_seeds(path: str, raw: Any) -> tuple[int, ...]:
+    if raw is None:
+        return (0,)
+    if isinstance(raw, bool):
+        raise ConfigError(
+            f"{path}: seeds = {fmt_value(raw)} is not allowed: give a count >= 1 or a list of integers."
+        )
+    if isinstance(raw, int):
+        if raw < 1:
+            raise ConfigError(f"{path}: seeds = {raw} is not allowed: a count must be >= 1.")
+        return tuple(range(raw))
+    if (
+        isinstance(raw, list)
+        and raw
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in raw)
+    ):
+        if len(set(raw)) != len(raw):
+            raise ConfigError(
+                f"{path}: seeds = {fmt_value(raw)} repeats a seed; each must appear once."
+            )
+        return tuple(raw)
+    raise ConfigError(
+        f"{path}: seeds = {fmt_value(raw)} is not allowed: give a count >= 1 or a non-empty list of integers."
+    )
+
+
+def experiment_name(path: Path, doc: Mapping[str, Any]) -> str:
+    """The `experiment:` key, by default the file's stem; a non-empty string."""
+    experiment = doc.get("experiment", path.stem)
+    if not isinstance(experiment, str) or not experiment.strip():
+        raise ConfigError(
+            f"{path}: experiment = {fmt_value(experiment)} is not allowed: give a non-empty name."
+        )
+    return experiment
+
+
+def parse_grid(path: str, raw: Any, block: str) -> dict[str, list[Any]]:
+    """A block mapping dotted keys to non-empty lists of values (`grid:`, `scientific:`)."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: {block} must map dotted keys to lists, e.g. model.stride: [1, 2, 3]."
+        )
+    grid: dict[str, list[Any]] = {}
+    for key, values in raw.items():
+        check_dotted(path, f"{block}.", str(key))
+        if not isinstance(values, list) or not values:
+            raise ConfigError(
+                f"{path}: {block}.{key} = {fmt_value(values)} is not allowed: give a non-empty list of values."
+            )
+        grid[str(key)] = values
+    return grid
+
+
+def validate_base(path: str, raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {s: {} for s in SECTIONS}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: base must be a mapping with sections {', '.join(SECTIONS)}.")
+    base: dict[str, Any] = {}
+    for section in raw:
+        if section not in SECTIONS:
+            raise unknown_key(path, "base.", str(section), list(SECTIONS))
+    for section in SECTIONS:
+        block = raw.get(section) or {}
+        if not isinstance(block, dict):
+            raise ConfigError(f"{path}: base.{section} must be a mapping of field: value.")
+        base[section] = dict(block)
+    resolve(path, base, "base.")  # every field type-checked now, before any point
+    return base
+
+
+def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
+    """Command-line values win over the file. A grid key given on the command line
+    pins that factor to one value."""
+    if not overrides:
+        return space
+    base = {s: dict(v) for s, v in space.base.items()}
+    grid = dict(space.grid)
+    experiment = space.experiment
+    for key, value in overrides.items():
+        if key == "n_trials":
+            raise ConfigError(f"{space.path}: --n-trials applies to kind: optuna spaces only.")
+        if key == "experiment":
+            experiment = str(value)
+            continue
+        section, name = check_dotted(space.path, "--set ", key)
+        if key in grid:
+            grid[key] = [value]
+        else:
+            base[section][name] = value
+    resolve(space.path, base, "")
+    return Space(
+        path=space.path,
+        experiment=experiment,
+        kind=space.kind,
+        base=base,
+        grid=grid,
+        seeds=space.seeds,
+        description=space.description,
+        extra=space.extra,
+    )
+
+
+def resolve(
+    path: str, sections: Mapping[str, Mapping[str, Any]], prefix: str
+) -> dict[str, BaseModel]:
+    """Validate each section; expand a model preset under its explicit fields."""
+    out: dict[str, BaseModel] = {}
+    for section, cls in SECTIONS.items():
+        block = dict(sections.get(section, {}))
+        if section == "model" and block.get("preset") is not None:
+            name = block["preset"]
+            preset = find_preset(name) if isinstance(name, str) else None
+            if preset is None:
+                raise ConfigError(
+                    f"{path}: {prefix}model.preset = {fmt_value(name)} is not allowed: known presets are "
+                    f"{', '.join(sorted(PRESETS))}, or by their old names "
+                    f"{', '.join(sorted(ALIASES))} (see `ablate models`)."
+                    + did_you_mean(str(name), [*PRESETS, *ALIASES])
+                )
+            block = {**preset.fields, **block}  # the name stays as written: keys hash it alike
+        try:
+            out[section] = cls.model_validate(block)
+        except ValidationError as e:
+            raise pydantic_error(path, f"{prefix}{section}.", e, cls) from None
+    return out
+
+
+def validate_grid_values(space: Space) -> None:
+    """Check every grid value on its own against the base, naming the bad one."""
+    for key, values in space.grid.items():
+        section, name = key.split(".")
+        for i, v in enumerate(values):
+            trial = {s: dict(b) for s, b in space.base.items()}
+            trial[section][name] = v
+            try:
+                resolve(space.path, trial, "")
+            except ConfigError as e:
+                reason = str(e).removeprefix(f"{space.path}: ")
+                raise ConfigError(f"{space.path}: grid.{key}[{i}]: {reason}") from None

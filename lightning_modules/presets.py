@@ -1,0 +1,68 @@
+"""Named networks, as plain `ModelConfig` fields with a note: one registry, no torch.
+
+Each preset keeps the name it had before it got a descriptive one (`legacy_name`):
+YAML written with the old name still loads, and run keys hash the old name, so a
+tracking store made before the rename resumes with nothing re-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    note: str  # what the network is, for `ablate models`
+    fields: Mapping[str, Any]  # ModelConfig fields; fields given next to the preset win
+    legacy_name: str  # the seed script's name, kept as an alias and inside run keys
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "keras_cnn",
+            "Keras CNN: Conv32-BN-Pool, Conv64-BN-Pool, flatten, Dense 10",
+            dict(
+                depth=2, width=32, convs_per_block=1, kernel_size=3, head="flatten", batch_norm=True
+            ),
+            legacy_name="seed000",
+        ),
+        Preset(
+            "gap_cnn",
+            "small interpretable CNN: 3 blocks of 2x(3x3 conv-BN-ReLU), GAP head (CAM)",
+            dict(depth=3, width=32, convs_per_block=2, kernel_size=3, head="gap", batch_norm=True),
+            legacy_name="seed001",
+        ),
+        Preset(
+            "vgg",
+            "Flax VGG-like: 2x64, 2x128, 3x256, GAP, FC512, dropout 0.5",
+            dict(
+                depth=3,
+                width=64,
+                convs_per_block=(2, 2, 3),
+                kernel_size=3,
+                head="gap",
+                hidden=512,
+                dropout=0.5,
+                batch_norm=True,
+            ),
+            legacy_name="seed003",
+        ),
+    )
+}
+ALIASES: dict[str, str] = {p.legacy_name: p.name for p in PRESETS.values()}
+
+
+def find_preset(name: str) -> Preset | None:
+    """A preset by its name or its old name; None when there is none."""
+    return PRESETS.get(ALIASES.get(name, name))
+
+
+def preset_key_name(name: str) -> str:
+    """The name a run key hashes: the old one, so that keys did not change with the rename."""
+    preset = find_preset(name)
+    return preset.legacy_name if preset is not None else name
