@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -35,14 +36,25 @@ def cpu_model() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def time_command(cmd: list[str], repeat: int) -> list[float]:
+def time_command(cmd: list[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall seconds and CPU seconds (user + sys) of each run of `cmd`."""
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    times = []
+    walls, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return times
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
+
+
+def load_average() -> str:
+    try:
+        return f"load average {os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "load average unknown"
 
 
 def main() -> None:
@@ -71,15 +83,19 @@ def main() -> None:
         "",
         f"`python {shlex.join(['benchmarks/command_latency.py', *sys.argv[1:]])}` on "
         f"{cpu_model()}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"Python {platform.python_version()}; wall seconds of a fresh process, "
-        f"median of {args.repeat} (min-max).",
+        f"Python {platform.python_version()}, {load_average()} at the start; seconds of a "
+        f"fresh process, median of {args.repeat} (min-max). CPU = user + sys: less "
+        "sensitive than wall time to other work on the machine.",
         "",
-        "| command | median s | min-max s |",
-        "|---|---|---|",
+        "| command | wall median s | wall min-max s | CPU median s |",
+        "|---|---|---|---|",
     ]
     for name, cmd in commands.items():
-        t = time_command(cmd, args.repeat)
-        lines.append(f"| `{name}` | {statistics.median(t):.2f} | {min(t):.2f}-{max(t):.2f} |")
+        t, cpu = time_command(cmd, args.repeat)
+        lines.append(
+            f"| `{name}` | {statistics.median(t):.2f} | {min(t):.2f}-{max(t):.2f} "
+            f"| {statistics.median(cpu):.2f} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:

@@ -124,3 +124,32 @@ def test_download_failure_is_one_paragraph_and_records_nothing(
     )
     assert_user_error(code, out, "torchvision", "--data", "data.source", "ABLATE_DATA")
     assert not (tmp_path / "mlflow.db").exists()
+
+
+HEAVY = ("torch", "lightning", "mlflow", "optuna", "captum")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["run", "search_spaces/full.yaml", "--dry-run"], ["run", "--help"]],
+    ids=["help", "dry-run", "run-help"],
+)
+def test_fast_commands_import_no_heavy_library(args: list[str]) -> None:
+    """--help and the dry run stay fast: they import neither torch nor Lightning (issue 8)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ablate.cli import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]

@@ -41,6 +41,7 @@ def _png_ok(path: Path) -> None:
     assert path.stat().st_size < 400_000
 
 
+@pytest.mark.e2e  # the whole pipeline with every faithfulness metric: ~10 s of CPU each
 @pytest.mark.parametrize("head", ["gap", "flatten"])
 def test_explain_run_writes_everything(tmp_path: Path, head: str) -> None:
     torch.manual_seed(0)
@@ -159,6 +160,7 @@ def test_compute_maps_default_target_is_prediction() -> None:
         torch.testing.assert_close(maps[m], explicit[m])
 
 
+@pytest.mark.e2e  # the whole pipeline with every faithfulness metric
 def test_explain_run_inside_inference_mode(tmp_path: Path) -> None:
     """Lightning's test loop runs under torch.inference_mode; gradients must still flow."""
     model = build_model(ModelConfig(depth=2, width=8, head="gap"))
