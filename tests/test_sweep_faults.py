@@ -105,3 +105,27 @@ def test_ctrl_c_kills_the_current_run_and_keeps_the_finished_ones(
     assert runs["stride=2 seed=0"].info.status == "KILLED"
     assert "stride=3 seed=0" not in runs
     assert parent(client).info.status == "KILLED"
+
+
+def test_explain_data_picks_the_probe_images_of_a_run_trained_without_explanations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, client = sweep(tmp_path, {"model.stride": [1]})
+    assert code == 0, out
+    rid = children(client)["stride=1 seed=0"].info.run_id
+    monkeypatch.delenv("ABLATE_DATA", raising=False)
+    base = [
+        "explain",
+        rid,
+        "--method",
+        "saliency",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path}/mlflow.db",
+    ]
+    no_data = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "none")])
+    assert no_data.exit_code == 2 and "--data PATH" in no_data.output, no_data.output
+    out_dir = tmp_path / "probe"
+    result = CliRunner().invoke(app, [*base, "--data", str(SLICE), "--out", str(out_dir)])
+    assert result.exit_code == 0, result.output
+    # probe_per_class defaults to 2: the same 20 test images a sweep with explanations explains
+    assert len(list(out_dir.glob("test*_saliency.npy"))) == 20
