@@ -18,7 +18,23 @@ from torch import nn
 from lightning_modules.cifar import CIFAR_MEAN, CIFAR_STD
 from lightning_modules.config import ModelConfig
 from lightning_modules.errors import InvalidPointError
-from lightning_modules.shapes import check_shapes, feature_sizes, same_padding
+from lightning_modules.shapes import check_shapes, feature_sizes, invalid_reason, same_padding
+
+# the shape helpers lived here before shapes.py; importing them from here still works,
+# but only shapes.py is free of torch
+__all__ = [
+    "ARCHS",
+    "CNN",
+    "Normalize",
+    "SameConv2d",
+    "build_model",
+    "check_shapes",
+    "count_params",
+    "feature_sizes",
+    "flops_per_image",
+    "invalid_reason",
+    "same_padding",
+]
 
 
 class SameConv2d(nn.Conv2d):
