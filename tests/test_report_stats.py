@@ -280,6 +280,26 @@ def test_zero_variance_differences() -> None:
     assert z.estimate == 0.0 and z.p == 1.0 and z.lo == z.hi == 0.0
 
 
+def test_float_rounding_is_not_variance() -> None:
+    # 0.1 + 0.2 != 0.3 in floats: constant differences must still give SE 0, p 0
+    df = runs(
+        [({"model.stride": 1}, s, 0.1 * s) for s in (1, 2, 3)]
+        + [({"model.stride": 2}, s, 0.1 * s + 0.2) for s in (1, 2, 3)]
+    )
+    (e,) = main_effects(df, [Factor("model.stride", (1, 2))], ACC, {"model.stride": 1})
+    assert e.p == 0.0 and e.lo == e.hi == e.estimate == pytest.approx(20.0)
+    # 0.1 + 0.2 - 0.3 = 5.6e-17: a "difference" that is only rounding; no claim from it
+    same = runs(
+        [
+            ({"model.stride": st}, s, 0.3 if st == 1 else 0.1 + 0.2)
+            for s in (1, 2, 3)
+            for st in (1, 2)
+        ]
+    )
+    (z,) = holm(main_effects(same, [Factor("model.stride", (1, 2))], ACC, {"model.stride": 1}))
+    assert z.estimate == 0.0 and z.p == 1.0 and z.verdict == "no clear difference"
+
+
 def test_zero_variance_welch() -> None:
     df = one_factor({1: [0.7, 0.7, 0.7], 2: [0.6, 0.6]})
     with warnings.catch_warnings():
@@ -520,59 +540,29 @@ def test_interaction_cells() -> None:
 # --------------------------------------------------------------------------- Optuna
 
 
-def optuna_runs() -> pd.DataFrame:
-    rows = []
+OPTUNA_COLUMNS = ("model.stride", "train.lr", "model.width", "seed", "val_acc", "test_acc")
+OPTUNA_RUNS = [
     # stride 1: lr 0.001 has the best single seed (0.80) but the worse mean (0.70)
-    for s, v, t in ((1, 0.80, 0.79), (2, 0.60, 0.61)):
-        rows.append(
-            {
-                "model.stride": 1,
-                "train.lr": 0.001,
-                "model.width": 32,
-                "seed": s,
-                "val_acc": v,
-                "test_acc": t,
-            }
-        )
-    for s, v, t in ((1, 0.75, 0.74), (2, 0.73, 0.70)):
-        rows.append(
-            {
-                "model.stride": 1,
-                "train.lr": 0.01,
-                "model.width": 64,
-                "seed": s,
-                "val_acc": v,
-                "test_acc": t,
-            }
-        )
-    for s, v, t in ((1, 0.60, 0.58), (2, 0.62, 0.60)):
-        rows.append(
-            {
-                "model.stride": 2,
-                "train.lr": 0.0003,
-                "model.width": 32,
-                "seed": s,
-                "val_acc": v,
-                "test_acc": t,
-            }
-        )
-    rows.append(
-        {
-            "model.stride": 2,
-            "train.lr": 0.003,
-            "model.width": 16,
-            "seed": 1,
-            "val_acc": 0.5,
-            "test_acc": 0.5,
-        }
-    )
-    return pd.DataFrame(rows)
+    (1, 0.001, 32, 1, 0.80, 0.79),
+    (1, 0.001, 32, 2, 0.60, 0.61),
+    (1, 0.01, 64, 1, 0.75, 0.74),
+    (1, 0.01, 64, 2, 0.73, 0.70),
+    (2, 0.0003, 32, 1, 0.60, 0.58),
+    (2, 0.0003, 32, 2, 0.62, 0.60),
+    (2, 0.003, 16, 1, 0.50, 0.50),
+]
 
 
-def test_best_nuisance_by_mean_over_seeds_with_edge_warnings() -> None:
+def optuna_runs(reverse: bool = False) -> pd.DataFrame:
+    rows = OPTUNA_RUNS[::-1] if reverse else OPTUNA_RUNS
+    return pd.DataFrame([dict(zip(OPTUNA_COLUMNS, r, strict=True)) for r in rows])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_best_nuisance_by_mean_over_seeds_with_edge_warnings(reverse: bool) -> None:
     ranges = {"train.lr": Range(1e-4, 1e-2, log=True), "model.width": (16, 32, 64)}
-    one, two = best_nuisance(
-        optuna_runs(),
+    rows = best_nuisance(
+        optuna_runs(reverse),
         ["model.stride"],
         ["train.lr", "model.width"],
         "val_acc",
@@ -580,6 +570,7 @@ def test_best_nuisance_by_mean_over_seeds_with_edge_warnings() -> None:
         ranges,
         scale=100,
     )
+    one, two = rows  # sorted by scientific value whatever the run order
     assert one.scientific == {"model.stride": 1}
     assert one.nuisance == {"train.lr": 0.01, "model.width": 64}
     assert one.val.mean == pytest.approx(74.0) and one.val.n == 2

@@ -44,6 +44,7 @@ LEVEL = 0.95
 ALPHA = 0.05
 POWER = 0.8
 MAX_SEEDS = 1000  # seeds_needed gives up above this
+FUZZ = 1e-9  # relative: spreads and estimates this small are float rounding, i.e. 0
 EDGE = 0.05  # a best nuisance value in the outer 5% of its range gets a warning
 
 
@@ -160,13 +161,28 @@ def _seeds_per_cell(frames: Iterable[pd.DataFrame]) -> int:
     return min(counts) if counts else 0
 
 
+def _tol(x: np.ndarray) -> float:
+    """What counts as 0 next to these values: float rounding, not a difference."""
+    return FUZZ * max(1.0, float(np.max(np.abs(x)))) if x.size else FUZZ
+
+
+def _var(x: np.ndarray) -> float:
+    """Sample variance, exactly 0 where the values differ only by float rounding."""
+    if np.ptp(x) <= _tol(x):
+        return 0.0
+    return float(np.var(x, ddof=1))
+
+
 def _paired(diffs: Sequence[float]) -> tuple[float, float | None, float | None]:
     """Estimate, SE and df of the mean of paired differences (SE None where n < 2)."""
-    n = len(diffs)
-    est = float(np.mean(diffs))
+    x = np.asarray(diffs, dtype=float)
+    n = int(x.size)
+    est = float(x.mean())
+    if abs(est) <= _tol(x):
+        est = 0.0
     if n < 2:
         return est, None, None
-    return est, float(np.std(diffs, ddof=1)) / math.sqrt(n), float(n - 1)
+    return est, math.sqrt(_var(x) / n), float(n - 1)
 
 
 def _welch_terms(groups: Sequence[np.ndarray]) -> tuple[float | None, float | None]:
@@ -177,7 +193,7 @@ def _welch_terms(groups: Sequence[np.ndarray]) -> tuple[float | None, float | No
     """
     if any(len(g) < 2 for g in groups):
         return None, None
-    v = [float(np.var(g, ddof=1)) / len(g) for g in groups]
+    v = [_var(g) / len(g) for g in groups]
     se2 = sum(v)
     if se2 == 0.0:
         return 0.0, float(sum(len(g) - 1 for g in groups))
@@ -262,6 +278,8 @@ def _main_effect(
     yl_all = np.concatenate([ctx_l[c]["_y"].to_numpy(float) for c in both])
     yb_all = np.concatenate([ctx_b[c]["_y"].to_numpy(float) for c in both])
     est = float(yl_all.mean() - yb_all.mean())
+    if abs(est) <= _tol(np.concatenate([yl_all, yb_all])):
+        est = 0.0
     se, df = _welch_terms([yl_all, yb_all])
     n = len(yl_all) + len(yb_all)
     return _contrast(resp, factor.key, level, base, est, se, df, n, "welch", seeds, excluded)
@@ -470,6 +488,8 @@ def _interaction(
         )
     groups = {k: np.concatenate([f["_y"].to_numpy(float) for f in fs]) for k, fs in frames.items()}
     est = float(sum(w * groups[k].mean() for k, w in corners.items()))
+    if abs(est) <= _tol(np.concatenate(list(groups.values()))):
+        est = 0.0
     se, dof = _welch_terms(list(groups.values()))
     n = sum(len(g) for g in groups.values())
     return _contrast(resp, factor, level, base, est, se, dof, n, "welch", seeds, excluded)
@@ -566,11 +586,11 @@ def best_nuisance(
     decides (never its best seed; ties go to the setting seen first). Reports that
     setting's val and test intervals (times `scale`), the trials of the scientific
     value, and edge warnings (see `Range`; categorical choices as a tuple).
-    Rows follow the order in which scientific values first appear in df.
+    Rows are sorted by scientific value (first-seen order where values do not sort).
     """
     data = df[df[val].notna()]
     rows: list[ScientificRow] = []
-    for sci, group in _groups(data, list(scientific)):
+    for sci, group in _sorted_if_possible(_groups(data, list(scientific))):
         best: tuple[float, tuple[Any, ...], pd.DataFrame] | None = None
         for setting, runs in _groups(group, list(nuisance)):
             mean_val = float(runs[val].astype(float).mean())
@@ -595,6 +615,16 @@ def best_nuisance(
             )
         )
     return rows
+
+
+def _sorted_if_possible(
+    groups: list[tuple[tuple[Any, ...], pd.DataFrame]],
+) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    """Groups sorted by key; in first-seen order where keys of mixed types do not compare."""
+    try:
+        return sorted(groups, key=lambda g: g[0])
+    except TypeError:
+        return groups
 
 
 def _plain(value: Any) -> Any:
