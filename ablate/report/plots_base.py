@@ -1,0 +1,237 @@
+"""What every report plot shares: the palette, the per-figure style, and the SVG writer.
+
+Figures are plain `matplotlib.figure.Figure`s (no pyplot, no global state); the style is
+applied with `matplotlib.rc_context` around building and saving, so nothing leaks into
+the caller's rcParams. `to_svg` turns a figure into a small `<svg>` element that can be
+inlined in the page: text stays text, no metadata, ids unique per plot, width 100%.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import textwrap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats as sps
+
+from ablate.report.model import Factor, Interval, Report, Response, level_label
+
+# Okabe & Ito (2008), colour-blind safe; black is kept for means and intervals
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+INK = "#222222"  # means, intervals, text
+GRID = "#e5e5e5"
+FONT_STACK = "'DejaVu Sans', Arial, Helvetica, sans-serif"
+WIDTH_IN = 6.4  # 640 px at 100 dpi; the SVG scales down with the page
+DPI = 100
+
+_STYLE: dict[Any, Any] = {  # rcParams keys, typed as literals by matplotlib's stubs
+    "svg.fonttype": "none",  # text stays <text>: small and crisp
+    "svg.hashsalt": "ablate",  # deterministic ids (made unique per plot in to_svg)
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # metrics for layout; the SVG names a stack
+    "font.size": 9,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9,
+    "axes.edgecolor": "#888888",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "axes.axisbelow": True,
+    "grid.color": GRID,
+    "grid.linewidth": 0.7,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "lines.linewidth": 1.6,
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """The report's look, for the figures built and saved inside this block only."""
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def new_figure(height_in: float, width_in: float = WIDTH_IN) -> Figure:
+    """A figure with constrained layout (call inside `style()`)."""
+    return Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def level_colors(report: Report) -> dict[str, dict[str, str]]:
+    """Factor key -> level label -> hex colour; the same colour for a level everywhere.
+
+    Colours are handed out in factor order, then level order, from the Okabe-Ito palette,
+    so levels of different factors differ while the palette lasts (7 levels in all);
+    beyond that they cycle.
+    """
+    colours: dict[str, dict[str, str]] = {}
+    i = 0
+    for factor in report.factors:
+        colours[factor.key] = {}
+        for value in factor.levels:
+            colours[factor.key][level_label(factor.key, value)] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return colours
+
+
+def configs(report: Report) -> list[str]:
+    """Configuration labels in factor order (the order of the levels in the space file)."""
+
+    def rank(config: str) -> tuple[int, ...]:
+        values = report.config_factors.get(config, {})
+        return tuple(_index(f.levels, values.get(f.key)) for f in report.factors)
+
+    return sorted(report.config_factors, key=rank)
+
+
+def _index(levels: Sequence[Any], value: Any) -> int:
+    for i, level in enumerate(levels):
+        if level == value or str(level) == str(value):
+            return i
+    return len(levels)
+
+
+def config_color(report: Report, config: str) -> str:
+    """A configuration's colour: that of its level of the first factor."""
+    if not report.factors:
+        return PALETTE[0]
+    first = report.factors[0]
+    value = report.config_factors.get(config, {}).get(first.key)
+    return level_colors(report)[first.key].get(level_label(first.key, value), INK)
+
+
+def config_marker(report: Report, config: str) -> str:
+    """A configuration's marker: one per combination of the factors after the first."""
+    values = report.config_factors.get(config, {})
+    index = 0
+    for factor in report.factors[1:]:
+        index = index * len(factor.levels) + _index(factor.levels, values.get(factor.key))
+    return MARKERS[index % len(MARKERS)]
+
+
+def same_level(factor: Factor, value: Any, level: Any) -> bool:
+    """Whether a configuration's value is this level (MLflow params may come back as text)."""
+    return bool(value == level or str(value) == str(level))
+
+
+def axis_label(response: Response) -> str:
+    """'test accuracy (points)'."""
+    return f"{response.label} ({response.unit})" if response.unit else response.label
+
+
+def wrap_label(text: str, width: int = 32) -> str:
+    """Break a long axis label onto lines of about `width` characters (a y label of a
+    3-inch axes holds about 32)."""
+    return textwrap.fill(text, width, break_on_hyphens=False)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def finite(values: Sequence[float] | None) -> list[float]:
+    return [float(v) for v in values or [] if v is not None and math.isfinite(float(v))]
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float | None, float | None]:
+    """Mean and 95% Student-t interval of finite values (no interval where n < 2)."""
+    xs = np.asarray(finite(values), dtype=float)
+    if xs.size == 0:
+        return math.nan, None, None
+    mean = float(xs.mean())
+    if xs.size < 2:
+        return mean, None, None
+    half = float(sps.t.ppf(0.975, xs.size - 1) * xs.std(ddof=1) / math.sqrt(xs.size))
+    return mean, mean - half, mean + half
+
+
+def has_interval(iv: Interval | None) -> bool:
+    return (
+        iv is not None
+        and iv.lo is not None
+        and iv.hi is not None
+        and math.isfinite(iv.lo)
+        and math.isfinite(iv.hi)
+    )
+
+
+# --------------------------------------------------------------------------- SVG
+
+
+def no_data(message: str, height_in: float = 0.9) -> Figure:
+    """A small figure that says why there is no plot."""
+    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
+    fig.text(0.5, 0.5, message, ha="center", va="center", color="#666666", fontsize=9)
+    return fig
+
+
+_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
+_NUMBER = re.compile(r"-?\d+\.\d{3,}")
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|x1|x2|y1|y2|width|height|transform|points|viewBox)=")([^"]*)"')
+_FONT = re.compile(r"font-family: [^;\"]*;?\s*")
+_NO_ROTATE = re.compile(r' transform="rotate\(-?0 [^)"]*\)"')
+_ID = re.compile(r'\sid="([^"]+)"')
+_REF = re.compile(r'(?:url\(|href=")#([^)"]+)')
+_REF_SUB = re.compile(r'(url\(|href=")#([^)"]+)')
+
+
+def _round(match: re.Match[str]) -> str:
+    text = f"{float(match.group(0)):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def to_svg(fig: Figure, *, tight: bool = False) -> str:
+    """The figure as an inline `<svg>` element: no prolog or metadata, 2-decimal
+    coordinates, one font stack on the root, ids prefixed so that several plots can share
+    a page, `width="100%"` with a max-width of the figure's natural size in pixels.
+    `tight` crops to the drawn artists (for figures laid out by others, e.g. Optuna)."""
+    buffer = io.StringIO()
+    with style():
+        extra: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.08} if tight else {}
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, **extra)
+    svg = buffer.getvalue()
+    size = re.search(r'<svg [^>]*?width="([\d.]+)pt"', svg)
+    width_px = round(float(size.group(1)) / 72 * DPI) if size else round(WIDTH_IN * DPI)
+    svg = _PROLOG.sub("", svg, count=1)
+    svg = _METADATA.sub("", svg)
+    svg = _COMMENT.sub("", svg)
+    svg = _GEOMETRY.sub(lambda m: m.group(1) + _NUMBER.sub(_round, m.group(2)) + '"', svg)
+    svg = _FONT.sub("", svg)
+    svg = _NO_ROTATE.sub("", svg)
+    svg = svg.replace(' style=""', "")
+    svg = re.sub(r">\s+<", "><", svg)
+    svg = re.sub(r"\s*\n\s*", " ", svg)  # path data spans lines
+    # keep only the ids something points at, prefixed with a hash of this plot
+    referenced = set(_REF.findall(svg))
+    prefix = "a" + hashlib.sha1(svg.encode()).hexdigest()[:6] + "-"
+    svg = _ID.sub(lambda m: f' id="{prefix}{m.group(1)}"' if m.group(1) in referenced else "", svg)
+    svg = _REF_SUB.sub(lambda m: f"{m.group(1)}#{prefix}{m.group(2)}", svg)
+    svg = re.sub(
+        r'<svg ([^>]*?)width="[\d.]+pt" height="[\d.]+pt"',
+        rf'<svg \1width="100%" style="max-width:{width_px}px;height:auto;'
+        rf'font-family:{FONT_STACK}" role="img"',
+        svg,
+        count=1,
+    )
+    return svg.strip()

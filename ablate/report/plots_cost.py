@@ -1,0 +1,174 @@
+"""A response against a cost, one point per configuration, with the Pareto front.
+Re-exported by `ablate.report.plots`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Bbox
+
+from ablate.report.model import Report, Response
+from ablate.report.plots_base import (
+    INK,
+    axis_label,
+    config_color,
+    config_marker,
+    configs,
+    has_interval,
+    new_figure,
+    no_data,
+    style,
+    to_svg,
+    wrap_label,
+)
+
+LOG_SPAN = 30.0  # a cost axis spanning more than this factor is drawn on a log scale
+
+# --------------------------------------------------------------------------- Pareto
+
+
+def _pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats on both lower x and higher y, by x."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front: list[int] = []
+    best = -math.inf
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
+    """One point per configuration (mean over seeds, 95% intervals on both axes), the
+    Pareto front (lower cost, better response) as a step line with its points labelled."""
+    sign = 1.0 if response.higher_is_better else -1.0
+    rows = []
+    for config in configs(report):
+        c = report.cells.get(cost.key, {}).get(config)
+        r = report.cells.get(response.key, {}).get(config)
+        if c is None or r is None or not (math.isfinite(c.mean) and math.isfinite(r.mean)):
+            continue
+        rows.append((config, c, r))
+    if not rows:
+        return no_data(f"No configuration has both {cost.label} and {response.label} yet.")
+    with style():
+        fig = new_figure(3.4)
+        ax = fig.add_subplot()
+        ax.grid(True, axis="both")
+        ax.margins(0.08, 0.12)
+        xs = [c.mean for _, c, _ in rows]
+        positive = [x for x in xs if x > 0]
+        if positive and max(positive) / min(positive) > LOG_SPAN and len(positive) == len(xs):
+            ax.set_xscale("log")
+        for config, c, r in rows:
+            colour = config_color(report, config)
+            xerr = [[c.mean - c.lo], [c.hi - c.mean]] if has_interval(c) else None  # type: ignore[operator]
+            yerr = [[r.mean - r.lo], [r.hi - r.mean]] if has_interval(r) else None  # type: ignore[operator]
+            ax.errorbar(
+                c.mean,
+                r.mean,
+                xerr=xerr,
+                yerr=yerr,
+                color=colour,
+                lw=1,
+                capsize=0,
+                marker=config_marker(report, config),
+                ms=6,
+                mfc=colour,
+                mec="white",
+                zorder=3,
+            )
+        front = _pareto_front([(c.mean, sign * r.mean) for _, c, r in rows])
+        fx = [rows[i][1].mean for i in front]
+        fy = [rows[i][2].mean for i in front]
+        ax.step(fx, fy, where="post", color=INK, lw=1, ls="--", zorder=2, alpha=0.7)
+        if ax.get_xscale() == "log":
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        _place_labels(
+            fig,
+            ax,
+            [(rows[i][1].mean, rows[i][2].mean) for i in front],
+            [rows[i][0] for i in front],
+            [(c.mean, r.mean) for _, c, r in rows],
+        )
+        ax.set_xlabel(axis_label(cost) + (", log scale" if ax.get_xscale() == "log" else ""))
+        ax.set_ylabel(wrap_label(axis_label(response)))
+        handles = _config_handles(report, [config for config, _, _ in rows])
+        handles.append(Line2D([], [], color=INK, lw=1, ls="--", label="Pareto front"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+# label offsets in points, tried in order: right-below, right-above, left-below, ...
+_OFFSETS = (
+    (6, -11, "left"),
+    (6, 4, "left"),
+    (-6, -11, "right"),
+    (-6, 4, "right"),
+    (0, 8, "center"),
+    (0, -16, "center"),
+)
+
+
+def _place_labels(
+    fig: Figure,
+    ax: Axes,
+    points: list[tuple[float, float]],
+    labels: list[str],
+    obstacles: list[tuple[float, float]],
+) -> None:
+    """Annotate points without text leaving the axes or covering another label or any
+    point: for each label, the first offset that fits (the last one tried if none does)."""
+    fig.draw_without_rendering()  # settle the layout, so positions are final
+    box = ax.get_window_extent()
+    placed: list[Any] = [
+        Bbox.from_extents(x - 5, y - 5, x + 5, y + 5)
+        for x, y in (ax.transData.transform(p) for p in obstacles)
+    ]
+    for (x, y), label in zip(points, labels, strict=True):
+        for dx, dy, ha in _OFFSETS:
+            text = ax.annotate(
+                label,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                fontsize=7.5,
+                color=INK,
+                zorder=5,
+            )
+            text.set_in_layout(False)
+            bb = text.get_window_extent().expanded(1.05, 1.1)
+            inside = bb.x0 >= box.x0 and bb.x1 <= box.x1 and bb.y0 >= box.y0 and bb.y1 <= box.y1
+            clear = not any(bb.overlaps(o) for o in placed)
+            if (inside and clear) or (dx, dy, ha) == _OFFSETS[-1]:
+                placed.append(bb)
+                break
+            text.remove()
+
+
+def _config_handles(report: Report, shown: list[str]) -> list[Line2D]:
+    return [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker=config_marker(report, c),
+            ms=6,
+            color=config_color(report, c),
+            mec="white",
+            label=c,
+        )
+        for c in shown
+    ]
+
+
+def pareto_plot(report: Report, cost: Response, response: Response) -> str:
+    """SVG: a response against a cost, one point per configuration, Pareto front marked."""
+    return to_svg(pareto_figure(report, cost, response))

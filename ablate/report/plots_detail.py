@@ -1,0 +1,224 @@
+"""Per-class and explanation plots: confusion matrices, per-class accuracy, and the
+deletion/insertion curves next to the gallery. Re-exported by `ablate.report.plots`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ablate.report.model import Report
+from ablate.report.plots_base import (
+    WIDTH_IN,
+    config_color,
+    config_marker,
+    configs,
+    new_figure,
+    no_data,
+    style,
+    to_svg,
+)
+
+HEAT = "Blues"  # sequential, prints black and white; 0 = white
+PRINTED_CELLS = 200  # values are printed in at most this many cells (two 10x10 matrices)
+
+
+def _row_percent(matrix: Sequence[Sequence[float]]) -> np.ndarray:
+    """Row-normalised confusion in % (NaN for a class with no images)."""
+    m = np.asarray(matrix, dtype=float)
+    sums = m.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sums > 0, 100.0 * m / sums, math.nan)
+
+
+def _print_cells(ax, values: np.ndarray, fontsize: float) -> None:  # type: ignore[no-untyped-def]
+    """Each cell's value as a whole number, white on dark cells; blank where NaN."""
+    for (i, j), v in np.ndenumerate(values):
+        if math.isfinite(v):
+            ax.text(
+                j,
+                i,
+                f"{v:.0f}",
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="white" if v > 55 else "black",
+            )  # black: no fill attribute
+
+
+def confusion_figure(report: Report, configs: list[str]) -> Figure:
+    """Row-normalised mean confusion matrices (% of each true class), side by side on one
+    colour scale (0-100%); values printed in the cells when there are at most 200."""
+    shown = [c for c in dict.fromkeys(configs) if c in report.confusion]
+    if not shown or not report.classes:
+        return no_data("No confusion matrix was logged for these configurations.")
+    classes = report.classes
+    k = len(classes)
+    per_row = min(len(shown), 3)
+    rows = math.ceil(len(shown) / per_row)
+    with style():
+        fig = new_figure(
+            height_in=rows * (0.25 * k + 1.3),
+            width_in=WIDTH_IN + 2.2 * (per_row - 2) if per_row > 2 else WIDTH_IN,
+        )
+        axes = fig.subplots(rows, per_row, squeeze=False, sharey=True)
+        image = None
+        for n, ax in enumerate(axes.flat):
+            if n >= len(shown):
+                ax.set_visible(False)
+                continue
+            config = shown[n]
+            values = _row_percent(report.confusion[config])
+            image = ax.imshow(values, cmap=HEAT, vmin=0, vmax=100, interpolation="nearest")
+            if len(shown) * k * k <= PRINTED_CELLS:
+                _print_cells(ax, values, fontsize=6)
+            ax.set_title(config, fontsize=8.5, color=config_color(report, config))
+            ax.set_xticks(range(k), classes, rotation=90, fontsize=7.5)
+            ax.set_yticks(range(k), classes, fontsize=7.5)
+            ax.tick_params(length=0)
+            ax.grid(False)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_xlabel("predicted class")
+            if n % per_row == 0:
+                ax.set_ylabel("true class")
+        assert image is not None
+        bar = fig.colorbar(image, ax=axes, shrink=0.7, aspect=25, pad=0.02)
+        bar.set_label("% of the true class")
+        bar.outline.set_visible(False)
+    return fig
+
+
+def confusion_plot(report: Report, configs: list[str]) -> str:
+    """SVG: the given configurations' confusion matrices, row-normalised, side by side."""
+    return to_svg(confusion_figure(report, configs))
+
+
+def per_class_figure(report: Report) -> Figure:
+    """Per-class accuracy (diagonal / row sum) as a heat-map table: configurations x
+    classes, plus each configuration's mean over classes."""
+    shown = [c for c in configs(report) if c in report.confusion]
+    if not shown or not report.classes:
+        return no_data("No confusion matrix was logged yet, so no per-class accuracy.")
+    table = []
+    for config in shown:
+        m = np.asarray(report.confusion[config], dtype=float)
+        sums = m.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table.append(np.where(sums > 0, 100.0 * np.diag(m) / sums, math.nan))
+    values = np.array(table)
+    values = np.column_stack([values, np.nanmean(values, axis=1)])
+    columns = [*report.classes, "mean"]
+    finite = values[np.isfinite(values)]
+    low = float(np.floor(finite.min() / 10) * 10) if finite.size else 0.0
+    with style():
+        fig = new_figure(height_in=1.3 + 0.28 * len(shown))
+        ax = fig.add_subplot()
+        image = ax.imshow(
+            values, cmap=HEAT, vmin=low, vmax=100, aspect="auto", interpolation="nearest"
+        )
+        for (i, j), v in np.ndenumerate(values):
+            if math.isfinite(v):
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v > low + 0.55 * (100 - low) else "black",
+                    fontweight="bold" if j == len(columns) - 1 else "normal",
+                )
+        ax.axvline(len(columns) - 1.5, color="white", lw=3)
+        ax.set_xticks(range(len(columns)), columns, rotation=90, fontsize=7.5)
+        ax.set_yticks(range(len(shown)), shown, fontsize=7.5)
+        for tick, config in zip(ax.get_yticklabels(), shown, strict=True):
+            tick.set_color(config_color(report, config))
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        bar = fig.colorbar(image, ax=ax, shrink=0.9, aspect=20, pad=0.02)
+        bar.set_label("accuracy on the class (%)")
+        bar.outline.set_visible(False)
+    return fig
+
+
+def per_class_plot(report: Report) -> str:
+    """SVG: per-class test accuracy of every configuration, as a heat-map table."""
+    return to_svg(per_class_figure(report))
+
+
+def faith_curves_figure(report: Report, method: str) -> Figure:
+    """Deletion and insertion curves of one explanation method, one line per configuration
+    (colour = first factor's level, marker = the other factors), random order dashed."""
+    curves = [c for c in report.faith_curves if c.method == method]
+    if not curves:
+        return no_data(f"No deletion/insertion curves were logged for {method}.")
+    order = {c: i for i, c in enumerate(configs(report))}
+    curves.sort(key=lambda c: order.get(c.config, len(order)))
+    with style():
+        fig = new_figure(3.3)
+        axes = fig.subplots(1, 2, sharey=True)
+        panels = [
+            (
+                "deletion",
+                "deletion",
+                "deletion_random",
+                "fraction of pixels deleted",
+                "lower is better",
+            ),
+            (
+                "insertion",
+                "insertion",
+                "insertion_random",
+                "fraction of pixels inserted",
+                "higher is better",
+            ),
+        ]
+        for ax, (title, attr, random_attr, xlabel, better) in zip(axes, panels, strict=True):
+            for curve in curves:
+                colour = config_color(report, curve.config)
+                marker = config_marker(report, curve.config)
+                x = np.asarray(curve.fractions, dtype=float)
+                every = max(1, len(x) // 5)
+                ax.plot(
+                    x,
+                    getattr(curve, attr),
+                    color=colour,
+                    marker=marker,
+                    ms=4,
+                    markevery=every,
+                    mec="white",
+                    mew=0.5,
+                    lw=1.4,
+                )
+                ax.plot(x, getattr(curve, random_attr), color=colour, ls="--", lw=0.9, alpha=0.7)
+            ax.set_title(f"{title} ({better})")
+            ax.set_xlabel(xlabel)
+            ax.set_xlim(0, 1)
+            ax.set_ylim(bottom=0)
+        axes[0].set_ylabel("probability of the\nexplained class")
+        handles = [
+            Line2D(
+                [],
+                [],
+                color=config_color(report, c.config),
+                marker=config_marker(report, c.config),
+                ms=4,
+                mec="white",
+                label=c.config,
+            )
+            for c in curves
+        ]
+        handles.append(Line2D([], [], color="#777777", ls="--", lw=0.9, label="random order"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)))
+    return fig
+
+
+def faith_curves_plot(report: Report, method: str) -> str:
+    """SVG: deletion and insertion curves per configuration against the random order."""
+    return to_svg(faith_curves_figure(report, method))
