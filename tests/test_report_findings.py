@@ -74,6 +74,18 @@ def test_n_1() -> None:
     assert findings([e], [ACC]) == ["stride 2 vs 1: n = 1, no interval; run more seeds (seeds: 3)"]
 
 
+def test_n_1_advice_once_on_the_headline() -> None:
+    effects = [
+        effect("model.stride", 2, 1, -5.0, None, None, "n = 1", method="none", seeds=1),
+        effect("model.stride", 2, 1, -4.0, None, None, "n = 1", "best_val_acc", "none", 1),
+        effect("model.stride", 2, 1, -4.0, None, None, "n = 1", "train_seconds", "none", 1),
+    ]
+    best_val = Response("best_val_acc", "best validation accuracy", "points", 100.0)
+    assert findings(effects, [ACC, best_val, TIME]) == [
+        "stride 2 vs 1: n = 1, no interval; run more seeds (seeds: 3)"
+    ]
+
+
 def test_cost_and_explanations() -> None:
     effects = [
         effect("model.stride", 3, 1, -52.9, -55.7, -50.1, "better", "train_seconds"),

@@ -599,6 +599,27 @@ def test_edge_warnings_linear_and_bottom() -> None:
     assert two.val.mean == pytest.approx(0.61)  # scale 1: raw units
 
 
+def test_edge_warnings_categorical_lists_and_log_ranges() -> None:
+    # a list is categorical, even of two numbers; only >= 3 choices can have an edge
+    ranges: dict[str, Any] = {"train.lr": [0.0003, 0.003], "model.width": [16, 32]}
+    _, two = best_nuisance(
+        optuna_runs(), ["model.stride"], ["train.lr", "model.width"], "val_acc", "test_acc", ranges
+    )
+    assert two.edge_warnings == []
+    # 0.0003 on a log range [0.0001, 0.1]: log(3) / log(1000) = 16% up, no warning
+    ranges = {"train.lr": Range(0.0001, 0.1, log=True)}
+    _, two = best_nuisance(
+        optuna_runs(), ["model.stride"], ["train.lr"], "val_acc", "test_acc", ranges
+    )
+    assert two.edge_warnings == []
+    # ... but 0.3% up the same range read linearly
+    ranges = {"train.lr": (0.0001, 0.1)}
+    _, two = best_nuisance(
+        optuna_runs(), ["model.stride"], ["train.lr"], "val_acc", "test_acc", ranges
+    )
+    assert two.edge_warnings == ["train.lr = 0.0003 is at the bottom of its range [0.0001, 0.1]"]
+
+
 # --------------------------------------------------------------------------- Pareto
 
 

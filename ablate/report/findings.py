@@ -20,13 +20,14 @@ k seeds, paired|welch"):
                                "kernel 4x4 vs 3x3: no clear difference (-0.4 to +0.9)"
   (when the 95% interval excludes 0 but Holm's correction does not:
                                "... no clear difference after Holm correction (+0.1 to +1.6)")
-- accuracy, n = 1:             "stride 2 vs 1: n = 1, no interval; run more seeds (seeds: 3)"
+- headline, n = 1:             "stride 2 vs 1: n = 1, no interval; run more seeds (seeds: 3)"
 - interaction, better/worse:   "stride x head interaction: the stride 3 − 1 gap changes by
                                +4.1 points with GAP vs flatten ({ci})"
 - seed noise (headline only):  "seed noise: SD 0.4 points per cell; at 3 seeds the smallest
                                detectable difference is 1.6 points; 6 seeds would detect 1 point"
 
-Cost and explanation responses get sentences only for better/worse verdicts.
+Cost and explanation responses get sentences only for better/worse verdicts; the
+n = 1 advice is given once, on the headline response.
 Numbers: one decimal for "points"; otherwise three significant digits, thousands
 separated from 10,000 on.
 """
@@ -78,8 +79,8 @@ def _main_sentence(e: Effect, response: Response, headline: bool) -> str | None:
     lv, base = level_label(e.factor, e.level), level_label(e.factor, e.baseline)
     accuracy = response.group == "accuracy"
     if e.verdict == "n = 1":
-        if not accuracy:
-            return None
+        if not headline:
+            return None  # the same advice as the headline's
         return (
             f"{name} {lv} vs {base}{_on(response, headline)}: n = 1, no interval; "
             f"run more seeds (seeds: {RECOMMENDED_SEEDS})"

@@ -539,16 +539,21 @@ def fmt_value(value: Any) -> str:
     return f"{float(value):.3g}"
 
 
-def _edge_warning(key: str, value: Any, rng: Range | tuple[Any, ...]) -> str | None:
+def _edge_warning(key: str, value: Any, rng: Range | Sequence[Any]) -> str | None:
     """A warning where `value` is in the outer 5% of a numeric range, or is the first or
-    last of >= 3 categorical choices. A plain 2-tuple of numbers is a linear range."""
+    last of >= 3 categorical choices. A `Range`, or a plain 2-tuple of numbers (linear),
+    is a numeric range; any other sequence (e.g. a list) holds categorical choices."""
     numeric = isinstance(rng, Range) or (
-        len(rng) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)
+        type(rng) is tuple
+        and len(rng) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)
     )
     if numeric:
         r = rng if isinstance(rng, Range) else Range(float(rng[0]), float(rng[1]))
         lo, hi, x = float(r.low), float(r.high), float(value)
         if r.log:
+            if min(lo, hi, x) <= 0:
+                return None
             lo, hi, x = math.log(lo), math.log(hi), math.log(x)
         if hi <= lo:
             return None
@@ -577,7 +582,7 @@ def best_nuisance(
     nuisance: Sequence[str],
     val: str,
     test: str,
-    ranges: Mapping[str, Range | tuple[Any, ...]],
+    ranges: Mapping[str, Range | Sequence[Any]],
     scale: float = 1.0,
 ) -> list[ScientificRow]:
     """For each scientific value, the nuisance setting with the best mean `val` over seeds.
@@ -585,7 +590,9 @@ def best_nuisance(
     Runs with equal nuisance values form one setting; the setting's mean over its seeds
     decides (never its best seed; ties go to the setting seen first). Reports that
     setting's val and test intervals (times `scale`), the trials of the scientific
-    value, and edge warnings (see `Range`; categorical choices as a tuple).
+    value, and edge warnings: `ranges` maps a nuisance key to a `Range` (numeric, with
+    its log flag; a plain (low, high) tuple of numbers is a linear range) or to a list
+    (or other tuple) of categorical choices.
     Rows are sorted by scientific value (first-seen order where values do not sort).
     """
     data = df[df[val].notna()]
