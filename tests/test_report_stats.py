@@ -437,6 +437,16 @@ def test_seed_noise_without_replication() -> None:
     assert noise.mde is None and noise.seeds_needed is None
 
 
+@given(st.floats(min_value=0.01, max_value=100.0), st.floats(min_value=0.1, max_value=10.0))
+def test_seeds_needed_is_the_smallest(sd: float, target: float) -> None:
+    n = seeds_needed(sd, target)
+    if n is None:
+        assert mde(sd, 1000) > target  # type: ignore[operator]
+    else:
+        assert mde(sd, n) <= target  # type: ignore[operator]
+        assert n == 2 or mde(sd, n - 1) > target  # type: ignore[operator]
+
+
 def test_seeds_needed_edges() -> None:
     assert seeds_needed(0.0, 1.0) == 2
     assert seeds_needed(100.0, 0.01) is None  # beyond 1000 seeds

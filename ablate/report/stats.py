@@ -369,9 +369,9 @@ def _rescaled(e: Effect, level: float) -> tuple[float | None, float | None]:
 
 
 def mde(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
-    """Smallest paired difference detectable with n seeds: (t_{1-a/2} + t_{power}) * sqrt(2) * sd / sqrt(n).
-
-    df = n - 1. sigma_d = sqrt(2) * sd assumes independent seeds (no gain from pairing).
+    """Smallest paired difference detectable with n seeds per cell, two-sided:
+    (t_{1-alpha/2} + t_{power}) * sqrt(2) * sd / sqrt(n), both t with df = n - 1.
+    sigma_d = sqrt(2) * sd assumes independent seeds (no gain from pairing).
     None where n < 2 or sd is NaN.
     """
     if n < 2 or math.isnan(sd):
@@ -384,14 +384,23 @@ def mde(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float 
 def seeds_needed(
     sd: float, target: float, alpha: float = ALPHA, power: float = POWER
 ) -> int | None:
-    """Smallest n >= 2 with mde(sd, n) <= target; None beyond MAX_SEEDS or without sd."""
+    """Smallest n >= 2 with mde(sd, n) <= target; None beyond MAX_SEEDS or without sd.
+
+    MDE falls as n grows (both quantiles and 1/sqrt(n) fall), so this bisects."""
     if math.isnan(sd) or target <= 0:
         return None
-    for n in range(2, MAX_SEEDS + 1):
-        d = mde(sd, n, alpha, power)
+    last = mde(sd, MAX_SEEDS, alpha, power)
+    if last is None or last > target:
+        return None
+    lo, hi = 1, MAX_SEEDS  # mde(lo) > target (or undefined), mde(hi) <= target
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        d = mde(sd, mid, alpha, power)
         if d is not None and d <= target:
-            return n
-    return None
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def seed_noise(
@@ -409,7 +418,7 @@ def seed_noise(
     dof = sum(len(v) - 1 for v in reps)
     if dof == 0:
         return SeedNoise(response.key, math.nan, 0, seeds, None, target, None)
-    ss = sum((len(v) - 1) * float(np.var(v, ddof=1)) for v in reps)
+    ss = sum((len(v) - 1) * _var(np.asarray(v, dtype=float)) for v in reps)
     sd = math.sqrt(ss / dof)
     return SeedNoise(response.key, sd, dof, seeds, mde(sd, seeds), target, seeds_needed(sd, target))
 
