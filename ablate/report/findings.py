@@ -99,7 +99,7 @@ def _main_sentence(e: Effect, response: Response, headline: bool) -> str | None:
     # better/worse: the winner first, the magnitude positive
     level_wins = e.verdict == "better"
     winner, loser = (lv, base) if level_wins else (base, lv)
-    flip = e.estimate < 0  # winner - loser = -(level - baseline) when the estimate is negative
+    flip = e.estimate < 0  # the claim is about |level - baseline|: mirror its interval
     mag = abs(e.estimate)
     lo, hi = (-e.hi, -e.lo) if flip else (e.lo, e.hi)
     d = _decimals(response, mag)
