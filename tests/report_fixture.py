@@ -8,7 +8,8 @@ Everything is deterministic (numpy seed 0). The keywords make the edge cases:
 - `n_seeds=1`: one seed per cell, so no interval anywhere;
 - `unfinished_level=3`: every run of stride 3 failed (no values, no curves, no confusion);
 - `nan=True`: one test accuracy and one train time are NaN (a metric that was not logged);
-- `faith=False`: no deletion/insertion curves.
+- `faith=False`: no deletion/insertion curves;
+- `full=True`: full.yaml's design instead, stride x kernel x head x depth (36 configurations).
 
 Cells here are computed with a plain Student-t interval; `ablate.report.stats` is the
 reference for how the real report computes them.
@@ -16,6 +17,7 @@ reference for how the real report computes them.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -40,6 +42,8 @@ from ablate.report.model import (
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STRIDE = Factor("model.stride", (1, 2, 3))
 HEAD = Factor("model.head", ("gap", "flatten"))
+KERNEL = Factor("model.kernel_size", (3, 4))
+DEPTH = Factor("model.depth", (2, 3, 4))
 RESPONSES = [
     Response("test_acc", "test accuracy", "points", scale=100.0),
     Response("train_seconds", "train time", "s", higher_is_better=False, group="cost"),
@@ -104,10 +108,12 @@ def make_report(
     nan: bool = False,
     faith: bool = True,
     epochs: int = EPOCHS,
+    full: bool = False,
 ) -> Report:
-    """A stride (1, 2, 3) x head (GAP, flatten) grid sweep with `n_seeds` seeds per cell."""
+    """A stride (1, 2, 3) x head (GAP, flatten) grid sweep with `n_seeds` seeds per cell
+    (with `full`, stride x kernel x head x depth)."""
     rng = np.random.default_rng(0)
-    factors = [STRIDE, HEAD]
+    factors = [STRIDE, KERNEL, HEAD, DEPTH] if full else [STRIDE, HEAD]
     seeds = list(range(n_seeds))
     runs: list[RunRow] = []
     config_factors: dict[str, dict[str, Any]] = {}
@@ -115,74 +121,75 @@ def make_report(
     confusion: dict[str, list[list[float]]] = {}
     faith_curves: list[FaithCurves] = []
     columns: list[GalleryColumn] = []
-    for stride in STRIDE.levels:
-        for head in HEAD.levels:
-            point = {STRIDE.key: stride, HEAD.key: head}
-            config = config_label(point, factors)
-            config_factors[config] = point
-            acc = {1: 0.80, 2: 0.75, 3: 0.66}[stride] - (0.01 if head == "flatten" else 0)
-            seconds = {1: 120.0, 2: 45.0, 3: 22.0}[stride] * (1.1 if head == "flatten" else 1)
-            flops = {1: 38e6, 2: 9.6e6, 3: 0.9e6}[stride]
-            done = stride != unfinished_level
-            for seed in seeds:
-                metrics: dict[str, float] = {}
-                curves: dict[str, list[float]] = {}
-                if done:
-                    metrics = {
-                        "test_acc": acc + rng.normal(0, 0.006),
-                        "train_seconds": seconds * rng.uniform(0.95, 1.05),
-                        "flops": flops,
-                        "xai.gradcam.insertion_vs_random": 0.2 / stride + rng.normal(0, 0.02),
-                    }
-                    curves = {
-                        "train_loss": _curve(rng, 2.1, 2.3 - 2.5 * acc, epochs),
-                        "val_loss": _curve(rng, 2.0, 2.4 - 2.4 * acc, epochs),
-                        "train_acc": _curve(rng, 0.3, acc + 0.08, epochs),
-                        "val_acc": _curve(rng, 0.35, acc, epochs),
-                    }
-                    for response in RESPONSES:
-                        display = metrics[response.key] * response.scale
-                        values[response.key].setdefault(config, []).append(display)
-                runs.append(
-                    RunRow(
-                        run_id=f"run{stride}{head}{seed}",
-                        name=f"{config} seed={seed}",
-                        state="finished" if done else "failed",
-                        reason="" if done else "CUDA out of memory",
-                        factors=dict(point),
-                        seed=seed,
-                        metrics=metrics,
-                        curves=curves,
-                        start_time=1.7e9,
-                        end_time=1.7e9 + seconds,
-                    )
-                )
-            if not done:
-                continue
-            confusion[config] = _confusion(rng, acc)
-            fractions = np.linspace(0, 1, 11)
-            drop = np.exp(-fractions * (6 / stride)) * 0.9
-            faith_curves.append(
-                FaithCurves(
-                    config=config,
-                    method="gradcam",
-                    fractions=fractions.tolist(),
-                    deletion=drop.tolist(),
-                    insertion=(0.9 - 0.8 * np.exp(-fractions * 8 / stride)).tolist(),
-                    deletion_random=np.exp(-fractions * 2.5).tolist(),
-                    insertion_random=(0.9 - 0.8 * np.exp(-fractions * 2.5)).tolist(),
+    for combination in itertools.product(*(f.levels for f in factors)):
+        point = dict(zip((f.key for f in factors), combination, strict=True))
+        stride, head = point[STRIDE.key], point[HEAD.key]
+        config = config_label(point, factors)
+        config_factors[config] = point
+        acc = {1: 0.80, 2: 0.75, 3: 0.66}[stride] - (0.01 if head == "flatten" else 0)
+        acc += 0.01 * (point.get(DEPTH.key, 2) - 2) - 0.005 * (point.get(KERNEL.key, 3) - 3)
+        seconds = {1: 120.0, 2: 45.0, 3: 22.0}[stride] * (1.1 if head == "flatten" else 1)
+        flops = {1: 38e6, 2: 9.6e6, 3: 0.9e6}[stride]
+        done = stride != unfinished_level
+        for seed in seeds:
+            metrics: dict[str, float] = {}
+            curves: dict[str, list[float]] = {}
+            if done:
+                metrics = {
+                    "test_acc": acc + rng.normal(0, 0.006),
+                    "train_seconds": seconds * rng.uniform(0.95, 1.05),
+                    "flops": flops,
+                    "xai.gradcam.insertion_vs_random": 0.2 / stride + rng.normal(0, 0.02),
+                }
+                curves = {
+                    "train_loss": _curve(rng, 2.1, 2.3 - 2.5 * acc, epochs),
+                    "val_loss": _curve(rng, 2.0, 2.4 - 2.4 * acc, epochs),
+                    "train_acc": _curve(rng, 0.3, acc + 0.08, epochs),
+                    "val_acc": _curve(rng, 0.35, acc, epochs),
+                }
+                for response in RESPONSES:
+                    display = metrics[response.key] * response.scale
+                    values[response.key].setdefault(config, []).append(display)
+            runs.append(
+                RunRow(
+                    run_id=f"run{len(config_factors)}-{seed}",
+                    name=f"{config} seed={seed}",
+                    state="finished" if done else "failed",
+                    reason="" if done else "CUDA out of memory",
+                    factors=dict(point),
+                    seed=seed,
+                    metrics=metrics,
+                    curves=curves,
+                    start_time=1.7e9,
+                    end_time=1.7e9 + seconds,
                 )
             )
-            cell = GalleryCell(png=PIXEL, predicted="cat", confidence=0.7, mistake=False)
-            columns.append(
-                GalleryColumn(
-                    config=config,
-                    run_id=f"run{stride}{head}0",
-                    feature_map={1: "8x8", 2: "2x2", 3: "1x1"}[stride],
-                    cells={"gradcam": [cell, cell]},
-                    na={},
-                )
+        if not done:
+            continue
+        confusion[config] = _confusion(rng, acc)
+        fractions = np.linspace(0, 1, 11)
+        drop = np.exp(-fractions * (6 / stride)) * 0.9
+        faith_curves.append(
+            FaithCurves(
+                config=config,
+                method="gradcam",
+                fractions=fractions.tolist(),
+                deletion=drop.tolist(),
+                insertion=(0.9 - 0.8 * np.exp(-fractions * 8 / stride)).tolist(),
+                deletion_random=np.exp(-fractions * 2.5).tolist(),
+                insertion_random=(0.9 - 0.8 * np.exp(-fractions * 2.5)).tolist(),
             )
+        )
+        cell = GalleryCell(png=PIXEL, predicted="cat", confidence=0.7, mistake=False)
+        columns.append(
+            GalleryColumn(
+                config=config,
+                run_id=f"run{len(config_factors)}-0",
+                feature_map={1: "8x8", 2: "2x2", 3: "1x1"}[stride],
+                cells={"gradcam": [cell, cell]},
+                na={},
+            )
+        )
     if nan:
         first = next(iter(values["test_acc"]))
         values["test_acc"][first][0] = math.nan

@@ -393,3 +393,23 @@ def test_optuna_importances_are_empty_with_too_few_trials_or_no_variation() -> N
         for v in range(4)
     ]
     assert plots.optuna_figures(flat, "minimize", ["x"]).importances_svg == ""
+
+
+# --------------------------------------------------------------------------- many configurations
+
+
+def test_full_factorial_stays_readable_and_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """full.yaml's 36 configurations: legends by factor, not by configuration; no text
+    collisions; every plot within budget; no layout warnings."""
+    report = make_report(full=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "constrained_layout not applied"
+        for name, build in _builders(report).items():
+            assert len(build().encode()) < BUDGET, name
+        for name in ("effect stride", "pareto flops", "faith"):
+            assert overlapping_texts(FIGURES[name](report), monkeypatch) == [], name
+    legend = texts(plots.pareto_plot(report, SECONDS, ACC))
+    assert "stride=1" in legend.split()
+    faith = texts(plots.faith_curves_plot(report, "gradcam"))
+    assert "random order (range)" in faith
+    assert "stride=1 kernel=3x3 head=GAP depth=2" not in faith  # no 36-entry legend

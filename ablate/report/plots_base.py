@@ -20,6 +20,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from scipy import stats as sps
 
 from ablate.report.model import Factor, Interval, Report, Response, level_label
@@ -127,6 +128,54 @@ def config_marker(report: Report, config: str) -> str:
     for factor in report.factors[1:]:
         index = index * len(factor.levels) + _index(factor.levels, values.get(factor.key))
     return MARKERS[index % len(MARKERS)]
+
+
+LEGEND_CONFIGS = 8  # up to this many configurations get a legend entry each
+
+
+def config_handles(report: Report, shown: Sequence[str], line: bool = False) -> list[Line2D]:
+    """Legend entries for configurations drawn with `config_color` and `config_marker`:
+    one per configuration when there are few; otherwise one per level of the first
+    factor (colour) and one per combination of the others (marker), while markers last."""
+    ls = "-" if line else ""
+    if len(shown) <= LEGEND_CONFIGS:
+        return [
+            Line2D(
+                [],
+                [],
+                ls=ls,
+                marker=config_marker(report, c),
+                ms=5,
+                color=config_color(report, c),
+                mec="white",
+                label=c,
+            )
+            for c in shown
+        ]
+    first, rest = report.factors[0], report.factors[1:]
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls=ls,
+            marker="s" if not line else "",
+            ms=6,
+            color=colour,
+            label=f"{first.name}={label}",
+        )
+        for label, colour in level_colors(report)[first.key].items()
+    ]
+    combos: dict[str, str] = {}
+    for c in shown:
+        values = report.config_factors.get(c, {})
+        name = " ".join(f"{f.name}={level_label(f.key, values.get(f.key))}" for f in rest)
+        combos.setdefault(name, config_marker(report, c))
+    if len(combos) <= len(MARKERS):
+        handles += [
+            Line2D([], [], ls="", marker=m, ms=5, mfc="white", mec="#555555", label=name)
+            for name, m in combos.items()
+        ]
+    return handles
 
 
 def same_level(factor: Factor, value: Any, level: Any) -> bool:

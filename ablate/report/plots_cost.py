@@ -17,6 +17,7 @@ from ablate.report.plots_base import (
     INK,
     axis_label,
     config_color,
+    config_handles,
     config_marker,
     configs,
     has_interval,
@@ -99,20 +100,17 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
         )
         ax.set_xlabel(axis_label(cost) + (", log scale" if ax.get_xscale() == "log" else ""))
         ax.set_ylabel(wrap_label(axis_label(response)))
-        handles = _config_handles(report, [config for config, _, _ in rows])
+        handles = config_handles(report, [config for config, _, _ in rows])
         handles.append(Line2D([], [], color=INK, lw=1, ls="--", label="Pareto front"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
 # label offsets in points, tried in order: right-below, right-above, left-below, ...
-_OFFSETS = (
-    (6, -11, "left"),
-    (6, 4, "left"),
-    (-6, -11, "right"),
-    (-6, 4, "right"),
-    (0, 8, "center"),
-    (0, -16, "center"),
+_OFFSETS = tuple(
+    (dx, dy, ha)
+    for dy in (-11, 4, -20, 13)
+    for dx, ha in ((6, "left"), (-6, "right"), (0, "center"))
 )
 
 
@@ -124,7 +122,8 @@ def _place_labels(
     obstacles: list[tuple[float, float]],
 ) -> None:
     """Annotate points without text leaving the axes or covering another label or any
-    point: for each label, the first offset that fits (the last one tried if none does)."""
+    point: for each label, the first offset that fits; a label that fits nowhere is left
+    out (the point stays on the front line) rather than drawn over another."""
     fig.draw_without_rendering()  # settle the layout, so positions are final
     box = ax.get_window_extent()
     placed: list[Any] = [
@@ -147,26 +146,10 @@ def _place_labels(
             bb = text.get_window_extent().expanded(1.05, 1.1)
             inside = bb.x0 >= box.x0 and bb.x1 <= box.x1 and bb.y0 >= box.y0 and bb.y1 <= box.y1
             clear = not any(bb.overlaps(o) for o in placed)
-            if (inside and clear) or (dx, dy, ha) == _OFFSETS[-1]:
+            if inside and clear:
                 placed.append(bb)
                 break
             text.remove()
-
-
-def _config_handles(report: Report, shown: list[str]) -> list[Line2D]:
-    return [
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker=config_marker(report, c),
-            ms=6,
-            color=config_color(report, c),
-            mec="white",
-            label=c,
-        )
-        for c in shown
-    ]
 
 
 def pareto_plot(report: Report, cost: Response, response: Response) -> str:

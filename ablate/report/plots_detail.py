@@ -9,11 +9,14 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from ablate.report.model import Report
 from ablate.report.plots_base import (
+    LEGEND_CONFIGS,
     WIDTH_IN,
     config_color,
+    config_handles,
     config_marker,
     configs,
     new_figure,
@@ -24,6 +27,7 @@ from ablate.report.plots_base import (
 
 HEAT = "Blues"  # sequential, prints black and white; 0 = white
 PRINTED_CELLS = 200  # values are printed in at most this many cells (two 10x10 matrices)
+PRINTED_TABLE = 450  # per-class table cells with printed values (40 configurations x 11)
 
 
 def _row_percent(matrix: Sequence[Sequence[float]]) -> np.ndarray:
@@ -120,8 +124,10 @@ def per_class_figure(report: Report) -> Figure:
         image = ax.imshow(
             values, cmap=HEAT, vmin=low, vmax=100, aspect="auto", interpolation="nearest"
         )
+        last = len(columns) - 1
+        every = values.size <= PRINTED_TABLE  # else the mean column only, to stay small
         for (i, j), v in np.ndenumerate(values):
-            if math.isfinite(v):
+            if math.isfinite(v) and (every or j == last):
                 ax.text(
                     j,
                     i,
@@ -130,7 +136,7 @@ def per_class_figure(report: Report) -> Figure:
                     va="center",
                     fontsize=7,
                     color="white" if v > low + 0.55 * (100 - low) else "black",
-                    fontweight="bold" if j == len(columns) - 1 else "normal",
+                    fontweight="bold" if j == last else "normal",
                 )
         ax.axvline(len(columns) - 1.5, color="white", lw=3)
         ax.set_xticks(range(len(columns)), columns, rotation=90, fontsize=7.5)
@@ -154,7 +160,8 @@ def per_class_plot(report: Report) -> str:
 
 def faith_curves_figure(report: Report, method: str) -> Figure:
     """Deletion and insertion curves of one explanation method, one line per configuration
-    (colour = first factor's level, marker = the other factors), random order dashed."""
+    (colour = first factor's level, marker = the other factors), random order dashed; with
+    more than 8 configurations, thin lines and one grey band for the random order."""
     curves = [c for c in report.faith_curves if c.method == method]
     if not curves:
         return no_data(f"No deletion/insertion curves were logged for {method}.")
@@ -179,19 +186,26 @@ def faith_curves_figure(report: Report, method: str) -> Figure:
                 "higher is better",
             ),
         ]
+        many = len(curves) > LEGEND_CONFIGS
         for ax, (title, attr, random_attr, xlabel, better) in zip(axes, panels, strict=True):
+            if many:  # one grey band for the random order instead of a line per configuration
+                x, lo, hi = _random_band(
+                    [c.fractions for c in curves], [getattr(c, random_attr) for c in curves]
+                )
+                ax.fill_between(x, lo, hi, color="#999999", alpha=0.3, lw=0)
             for curve in curves:
                 colour = config_color(report, curve.config)
-                marker = config_marker(report, curve.config)
                 x = np.asarray(curve.fractions, dtype=float)
-                every = max(1, len(x) // 5)
+                if many:
+                    ax.plot(x, getattr(curve, attr), color=colour, lw=0.9, alpha=0.8)
+                    continue
                 ax.plot(
                     x,
                     getattr(curve, attr),
                     color=colour,
-                    marker=marker,
+                    marker=config_marker(report, curve.config),
                     ms=4,
-                    markevery=every,
+                    markevery=max(1, len(x) // 5),
                     mec="white",
                     mew=0.5,
                     lw=1.4,
@@ -202,21 +216,22 @@ def faith_curves_figure(report: Report, method: str) -> Figure:
             ax.set_xlim(0, 1)
             ax.set_ylim(bottom=0)
         axes[0].set_ylabel("probability of the\nexplained class")
-        handles = [
-            Line2D(
-                [],
-                [],
-                color=config_color(report, c.config),
-                marker=config_marker(report, c.config),
-                ms=4,
-                mec="white",
-                label=c.config,
-            )
-            for c in curves
-        ]
-        handles.append(Line2D([], [], color="#777777", ls="--", lw=0.9, label="random order"))
+        handles = config_handles(report, [c.config for c in curves], line=True)
+        if many:
+            handles.append(Patch(color="#999999", alpha=0.3, label="random order (range)"))
+        else:
+            handles.append(Line2D([], [], color="#777777", ls="--", lw=0.9, label="random order"))
         fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)))
     return fig
+
+
+def _random_band(
+    fractions: list[list[float]], curves: list[list[float]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min and max over configurations of the random-order curves, on the first grid."""
+    x = np.asarray(fractions[0], dtype=float)
+    ys = np.array([np.interp(x, f, y) for f, y in zip(fractions, curves, strict=True)])
+    return x, ys.min(axis=0), ys.max(axis=0)
 
 
 def faith_curves_plot(report: Report, method: str) -> str:

@@ -58,12 +58,16 @@ def _per_seed_means(report: Report, response: Response, at: list[str]) -> list[f
     return means
 
 
+MARKED_CONFIGS = 4  # configurations per level whose means get their own marker
+
+
 def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
     """Seed dots per configuration, configuration means, and the level mean with its 95%
     t-interval over seeds (each seed's values averaged over the other factors)."""
     colours = level_colors(report)[factor.key]
-    others = len(configs(report)) > len(factor.levels)
     markers = _other_markers(report, factor.key)
+    # a marker per configuration mean while a few tell them apart; beyond, dots only
+    others = 1 < len(markers) <= MARKED_CONFIGS
     rng = np.random.default_rng(0)  # the same jitter every time
     with style():
         fig = new_figure(3.3)
