@@ -115,6 +115,9 @@ def test_every_plot_is_small_inline_svg_without_script(svgs: dict[str, str], nam
     assert len(svg.encode()) < BUDGET
     assert root.find(f".//{SVG_NS}text") is not None  # text stays text (svg.fonttype none)
     assert "font-family" in (root.get("style") or "")
+    for css in root.iter(f"{SVG_NS}style"):  # scoped to this plot, not the whole page
+        for rule in re.findall(r"([^{}]+)\{", css.text or ""):
+            assert rule.strip().startswith(f".{root.get('class')} "), rule
 
 
 def test_ids_are_unique_across_plots_and_references_resolve(svgs: dict[str, str]) -> None:

@@ -253,7 +253,8 @@ def _round(match: re.Match[str]) -> str:
 def to_svg(fig: Figure, *, tight: bool = False) -> str:
     """The figure as an inline `<svg>` element: no prolog or metadata, 2-decimal
     coordinates, one font stack on the root, ids prefixed so that several plots can share
-    a page, `width="100%"` with a max-width of the figure's natural size in pixels.
+    a page, its CSS scoped to it, `width="100%"` with a max-width of the figure's natural
+    size in pixels.
     `tight` crops to the drawn artists (for figures laid out by others, e.g. Optuna)."""
     buffer = io.StringIO()
     with style():
@@ -276,10 +277,12 @@ def to_svg(fig: Figure, *, tight: bool = False) -> str:
     prefix = "a" + hashlib.sha1(svg.encode()).hexdigest()[:6] + "-"
     svg = _ID.sub(lambda m: f' id="{prefix}{m.group(1)}"' if m.group(1) in referenced else "", svg)
     svg = _REF_SUB.sub(lambda m: f"{m.group(1)}#{prefix}{m.group(2)}", svg)
+    # matplotlib's "*{stroke-linejoin...}" would style the whole page once inlined
+    svg = svg.replace('<style type="text/css">*{', f'<style type="text/css">.{prefix}svg *{{')
     svg = re.sub(
         r'<svg ([^>]*?)width="[\d.]+pt" height="[\d.]+pt"',
         rf'<svg \1width="100%" style="max-width:{width_px}px;height:auto;'
-        rf'font-family:{FONT_STACK}" role="img"',
+        rf'font-family:{FONT_STACK}" class="{prefix}svg" role="img"',
         svg,
         count=1,
     )

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -65,7 +66,7 @@ def confusion_figure(report: Report, configs: list[str]) -> Figure:
     rows = math.ceil(len(shown) / per_row)
     with style():
         fig = new_figure(
-            height_in=rows * (0.25 * k + 1.3),
+            height_in=rows * (0.25 * k + 1.05),
             width_in=WIDTH_IN + 2.2 * (per_row - 2) if per_row > 2 else WIDTH_IN,
         )
         axes = fig.subplots(rows, per_row, squeeze=False, sharey=True)
@@ -216,7 +217,7 @@ def faith_curves_figure(report: Report, method: str) -> Figure:
             ax.set_xlim(0, 1)
             ax.set_ylim(bottom=0)
         axes[0].set_ylabel("probability of the\nexplained class")
-        handles = config_handles(report, [c.config for c in curves], line=True)
+        handles: list[Artist] = [*config_handles(report, [c.config for c in curves], line=True)]
         if many:
             handles.append(Patch(color="#999999", alpha=0.3, label="random order (range)"))
         else:
