@@ -60,6 +60,7 @@ RUN_METRICS: dict[str, tuple[str, str, float, int]] = {
     "params": ("params", "", 1.0, 0),
     "flops_per_image": ("FLOPs / image", "MFLOP", 1e-6, 2),
 }
+XAI_PLOTTED = (".deletion_vs_random", ".insertion_vs_random")
 BIG_GALLERY = 12  # more columns than this: one probe image per class
 GALLERY_BUDGET = 8_000_000  # bytes of image data URIs in the gallery, at most
 _HEX = re.compile(r"^#[0-9a-fA-F]{3,8}$")
@@ -185,6 +186,7 @@ class GalleryCol:
     color: str
     feature_map: str
     coarse: bool  # a map of 2x2 or smaller: Grad-CAM/CAM can only say "which quadrant"
+    article: str  # "a" 1x1 map, "an" 8x8 map
     na: dict[str, str]
     cells: dict[str, list[GalleryItem]]  # method -> one per shown row
 
@@ -321,6 +323,7 @@ def _effect_row(ctx: _Ctx, e: Effect) -> dict[str, Any]:
         "seeds": e.seeds,
         "method": e.method,
         "verdict": e.verdict,
+        "verdict_class": re.sub(r"[^a-z0-9]+", "-", e.verdict).strip("-"),  # "n-1", "better"
         "excluded": e.excluded_contexts,
     }
 
@@ -344,11 +347,11 @@ def _effects(ctx: _Ctx) -> list[dict[str, Any]]:
             (e for e in ctx.r.effects if e.response in keys),
             key=lambda e: (order[e.response], factor_order.get(e.factor, 99)),
         )
-        plotted = [resp for resp in responses if ctx.r.cells.get(resp.key)]
+        plotted = [resp for resp in responses if ctx.r.cells.get(resp.key) and _plotted(resp)]
         plot_list = [
             (resp.label, f.name, Markup(plots.effect_plot(ctx.r, f, resp)))
             for resp in plotted
-            for f in ctx.r.factors
+            for f in _shown_factors(ctx.r)
         ]
         noise = [
             {
@@ -373,6 +376,17 @@ def _effects(ctx: _Ctx) -> list[dict[str, Any]]:
             }
         )
     return groups
+
+
+def _plotted(resp: Response) -> bool:
+    """Effect plots: every accuracy and cost response; of the explanation numbers only
+    deletion and insertion against random (the rest is in the tables), to keep the page small."""
+    return resp.group != "explanations" or resp.key.endswith(XAI_PLOTTED)
+
+
+def _shown_factors(report: Report) -> list[Factor]:
+    """Factors with levels to compare (Optuna's nuisance factors have none)."""
+    return [f for f in report.factors if f.role != "nuisance" and len(f.levels) > 1]
 
 
 def _main_response(report: Report) -> Response | None:
@@ -406,7 +420,7 @@ def _interaction(ctx: _Ctx) -> dict[str, Any] | None:
 def _curves(ctx: _Ctx) -> list[tuple[str, list[Markup]]]:
     present = {m for run in ctx.r.runs for m, ys in run.curves.items() if ys}
     out = []
-    for f in ctx.r.factors:
+    for f in _shown_factors(ctx.r):
         svgs = [
             Markup(plots.curves_plot(ctx.r, f, metric))
             for pair in CURVE_METRICS
@@ -505,6 +519,7 @@ def _gallery(ctx: _Ctx) -> dict[str, Any] | None:
                 color=ctx.config_color(col.config),
                 feature_map=col.feature_map,
                 coarse=_coarse(col.feature_map),
+                article="an" if re.match(r"^(8\d*|11|18)(?!\d)", col.feature_map) else "a",
                 na=col.na,
                 cells=cells,
             )
@@ -566,7 +581,7 @@ def _runs(ctx: _Ctx) -> dict[str, Any]:
     for run in ctx.r.runs:
         cells = [
             Cell(run.name, run.name, url=_safe_url(run.url), title=run.run_id),
-            Cell(run.state, run.state, title=run.reason),
+            Cell(run.state, str(STATES.index(run.state)), title=run.reason),  # finished first
         ]
         for f in ctx.r.factors:
             value = run.factors.get(f.key)
@@ -698,8 +713,8 @@ def render(
         ("findings", "Findings"),
         ("effects", "Effects"),
         *([("interaction", "Interaction")] if interaction else []),
-        ("curves", "Training curves"),
-        ("cost", "Accuracy vs cost"),
+        ("curves", "Curves"),
+        ("cost", "Cost"),
         ("confusion", "Confusion"),
         ("gallery", "Explanations"),
         *([("optuna", "Optuna")] if optuna else []),
