@@ -22,6 +22,7 @@ from matplotlib.text import Text
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import create_trial
 from report_fixture import CLASSES, HEAD, RESPONSES, STRIDE, interaction_cells, make_report
+from scipy import stats as sps
 
 from ablate.report import plots
 from ablate.report.model import Report
@@ -196,6 +197,30 @@ def test_each_levels_dots_carry_that_levels_colour(report: Report) -> None:
             if report.config_factors[c][STRIDE.key] == level
         )
         assert dots[colours[str(level)]] == n
+
+
+def test_level_bar_is_the_t_interval_over_seeds_of_the_level_mean(report: Report) -> None:
+    """Each seed's values are averaged over the other factor (head), then a 95% t-interval
+    is taken over the seeds."""
+    fig = plots.effect_figure(report, STRIDE, ACC)
+    bars = [
+        line.get_ydata()
+        for line in fig.axes[0].lines
+        if line.get_linewidth() == 2.4 and line.get_xdata()[0] == line.get_xdata()[1]
+    ]
+    for level, bar in zip(STRIDE.levels, bars, strict=True):
+        per_seed = [
+            np.mean(
+                [
+                    run.metrics["test_acc"] * 100
+                    for run in report.runs
+                    if run.seed == seed and run.factors[STRIDE.key] == level
+                ]
+            )
+            for seed in report.seeds
+        ]
+        half = sps.t.ppf(0.975, 2) * np.std(per_seed, ddof=1) / math.sqrt(3)
+        assert bar == pytest.approx([np.mean(per_seed) - half, np.mean(per_seed) + half])
 
 
 def test_level_colours_appear_in_the_plots_about_that_factor(

@@ -18,12 +18,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import matplotlib
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from scipy import stats as sps
 
-from ablate.report.model import Factor, Interval, Report, Response, level_label
+from ablate.report.model import Interval, Report, Response, level_label
 
 # Okabe & Ito (2008), colour-blind safe; black is kept for means and intervals
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
@@ -112,6 +110,14 @@ def _index(levels: Sequence[Any], value: Any) -> int:
     return len(levels)
 
 
+def report_config(report: Report, values: dict[str, Any]) -> str | None:
+    """The configuration label of a run's factor values (None if it is no design point)."""
+    for config, point in report.config_factors.items():
+        if all(same_level(point.get(f.key), values.get(f.key)) for f in report.factors):
+            return config
+    return None
+
+
 def config_color(report: Report, config: str) -> str:
     """A configuration's colour: that of its level of the first factor."""
     if not report.factors:
@@ -178,7 +184,7 @@ def config_handles(report: Report, shown: Sequence[str], line: bool = False) -> 
     return handles
 
 
-def same_level(factor: Factor, value: Any, level: Any) -> bool:
+def same_level(value: Any, level: Any) -> bool:
     """Whether a configuration's value is this level (MLflow params may come back as text)."""
     return bool(value == level or str(value) == str(level))
 
@@ -199,18 +205,6 @@ def wrap_label(text: str, width: int = 32) -> str:
 
 def finite(values: Sequence[float] | None) -> list[float]:
     return [float(v) for v in values or [] if v is not None and math.isfinite(float(v))]
-
-
-def t_interval(values: Sequence[float]) -> tuple[float, float | None, float | None]:
-    """Mean and 95% Student-t interval of finite values (no interval where n < 2)."""
-    xs = np.asarray(finite(values), dtype=float)
-    if xs.size == 0:
-        return math.nan, None, None
-    mean = float(xs.mean())
-    if xs.size < 2:
-        return mean, None, None
-    half = float(sps.t.ppf(0.975, xs.size - 1) * xs.std(ddof=1) / math.sqrt(xs.size))
-    return mean, mean - half, mean + half
 
 
 def has_interval(iv: Interval | None) -> bool:

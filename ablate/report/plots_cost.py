@@ -27,22 +27,11 @@ from ablate.report.plots_base import (
     to_svg,
     wrap_label,
 )
+from ablate.report.stats import pareto_front
 
 LOG_SPAN = 30.0  # a cost axis spanning more than this factor is drawn on a log scale
 
 # --------------------------------------------------------------------------- Pareto
-
-
-def _pareto_front(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of the points no other point beats on both lower x and higher y, by x."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
-    front: list[int] = []
-    best = -math.inf
-    for i in order:
-        if points[i][1] > best:
-            front.append(i)
-            best = points[i][1]
-    return front
 
 
 def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
@@ -85,7 +74,7 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
                 mec="white",
                 zorder=3,
             )
-        front = _pareto_front([(c.mean, sign * r.mean) for _, c, r in rows])
+        front = pareto_front([(c.mean, sign * r.mean) for _, c, r in rows])
         fx = [rows[i][1].mean for i in front]
         fy = [rows[i][2].mean for i in front]
         ax.step(fx, fy, where="post", color=INK, lw=1, ls="--", zorder=2, alpha=0.7)

@@ -21,12 +21,13 @@ from ablate.report.plots_base import (
     has_interval,
     level_colors,
     new_figure,
+    report_config,
     same_level,
     style,
-    t_interval,
     to_svg,
     wrap_label,
 )
+from ablate.report.stats import t_interval
 
 # --------------------------------------------------------------------------- effects
 
@@ -40,22 +41,29 @@ def _tick_labels(factor: Factor, counts: list[int]) -> list[str]:
 
 def _configs_at(report: Report, factor: Factor, level: Any) -> list[str]:
     return [
-        c
-        for c in configs(report)
-        if same_level(factor, report.config_factors[c].get(factor.key), level)
+        c for c in configs(report) if same_level(report.config_factors[c].get(factor.key), level)
     ]
 
 
 def _per_seed_means(report: Report, response: Response, at: list[str]) -> list[float]:
-    """Mean over the configurations at a level, seed by seed (seeds are the replicates)."""
+    """Mean over the configurations at a level, seed by seed (seeds are the replicates):
+    from the finished runs' metrics, or the cells' seed values in order if runs lack it."""
+    by_seed: dict[int, list[float]] = {}
+    chosen = set(at)
+    for run in report.runs:
+        value = run.metrics.get(response.key)
+        if (
+            run.state == "finished"
+            and value is not None
+            and math.isfinite(value)
+            and report_config(report, run.factors) in chosen
+        ):
+            by_seed.setdefault(run.seed, []).append(value * response.scale)
+    if by_seed:
+        return [float(np.mean(v)) for _, v in sorted(by_seed.items())]
     columns = [report.cell_values.get(response.key, {}).get(c, []) for c in at]
-    depth = max((len(col) for col in columns), default=0)
-    means = []
-    for i in range(depth):
-        row = finite([col[i] for col in columns if i < len(col)])
-        if row:
-            means.append(float(np.mean(row)))
-    return means
+    rows = zip(*columns, strict=False) if columns else iter(())
+    return [float(np.mean(finite(row))) for row in rows if finite(row)]
 
 
 MARKED_CONFIGS = 4  # configurations per level whose means get their own marker
@@ -95,13 +103,20 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
                         lw=1.3,
                         zorder=1,  # under the seed dots, which stay visible inside
                     )
-            mean, lo, hi = t_interval(_per_seed_means(report, response, at))
-            if math.isfinite(mean):
+            level_iv = t_interval(_per_seed_means(report, response, at))
+            if math.isfinite(level_iv.mean):
                 bx = x + 0.2
-                if lo is not None and hi is not None:
+                if level_iv.lo is not None and level_iv.hi is not None:
                     intervals += 1
-                    ax.plot([bx, bx], [lo, hi], color=INK, lw=2.4, solid_capstyle="butt", zorder=4)
-                ax.plot([bx - 0.07, bx + 0.07], [mean, mean], color=INK, lw=2.4, zorder=4)
+                    ax.plot(
+                        [bx, bx],
+                        [level_iv.lo, level_iv.hi],
+                        color=INK,
+                        lw=2.4,
+                        solid_capstyle="butt",
+                        zorder=4,
+                    )
+                ax.plot([bx - 0.07, bx + 0.07], [level_iv.mean] * 2, color=INK, lw=2.4, zorder=4)
             if not at or counts[-1] == 0:
                 ax.text(
                     x,
@@ -124,7 +139,9 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
                 [],
                 color=INK,
                 lw=2.4,
-                label="mean, 95% CI over seeds" if intervals else "mean (1 seed: no interval)",
+                label="level mean, 95% CI over seeds"
+                if intervals
+                else "mean (1 seed: no interval)",
             ),
         ]
         if others:
@@ -138,7 +155,7 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
                     mfc="white",
                     mec="#555555",
                     mew=1.2,
-                    label=f"mean, {label}",
+                    label=f"mean of {label}",
                 )
                 for label, m in markers.items()
             ]
@@ -149,7 +166,7 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
 def _others(report: Report, config: str, exclude: str) -> str:
     """'head=GAP' for the configuration 'stride=1 head=GAP' in a plot about stride."""
     values = report.config_factors[config]
-    return ", ".join(
+    return " ".join(
         f"{f.name}={level_label(f.key, values.get(f.key))}"
         for f in report.factors
         if f.key != exclude

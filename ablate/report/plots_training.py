@@ -17,9 +17,9 @@ from ablate.report.plots_base import (
     no_data,
     same_level,
     style,
-    t_interval,
     to_svg,
 )
+from ablate.report.stats import t_interval
 
 CURVE_LABELS = {
     "train_loss": "train loss (cross-entropy)",
@@ -47,7 +47,7 @@ def curves_figure(report: Report, factor: Factor, metric: str) -> Figure:
                 curve = run.curves.get(metric)
                 if run.state != "finished" or not curve:
                     continue
-                if same_level(factor, run.factors.get(factor.key), level):
+                if same_level(run.factors.get(factor.key), level):
                     by_seed.setdefault(run.seed, []).append(curve)
             if not by_seed:
                 continue
@@ -55,10 +55,10 @@ def curves_figure(report: Report, factor: Factor, metric: str) -> Figure:
             epochs = max(len(c) for c in seed_curves)
             mean, lo, hi = [], [], []
             for e in range(epochs):
-                m, low, high = t_interval([c[e] for c in seed_curves if e < len(c)])
-                mean.append(m)
-                lo.append(math.nan if low is None else low)
-                hi.append(math.nan if high is None else high)
+                iv = t_interval(finite([c[e] for c in seed_curves if e < len(c)]))
+                mean.append(iv.mean)
+                lo.append(math.nan if iv.lo is None else iv.lo)
+                hi.append(math.nan if iv.hi is None else iv.hi)
             scale = 100.0 if percent else 1.0
             x = np.arange(1, epochs + 1)
             colour = colours[label]
