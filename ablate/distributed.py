@@ -48,6 +48,7 @@ def setup_parent(
         summary={
             "space": space.path,
             "points": points,
+            "design": space.design(),
             "description": space.description,
             "storage": study.study_name,
         },

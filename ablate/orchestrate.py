@@ -155,6 +155,7 @@ def run_grid_local(space: Space, opts: SweepOptions) -> list[Outcome]:
             "space": space.path,
             "points": len(points),
             "seeds": list(space.seeds),
+            "design": space.design(),
             "description": space.description,
         },
     )
