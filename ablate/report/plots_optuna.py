@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import matplotlib
 import optuna
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from ablate.report.model import OptunaFigures
 from ablate.report.plots_base import WIDTH_IN, to_svg
@@ -32,9 +33,25 @@ def _render(draw: Callable[[], Axes]) -> str:
         fig = ax.figure
         try:
             fig.set_size_inches(WIDTH_IN, 3.6)  # type: ignore[union-attr]
+            _clear_colorbar(fig)  # type: ignore[arg-type]
             return to_svg(fig, tight=True)  # type: ignore[arg-type]
         finally:
             plt.close(fig)  # type: ignore[arg-type]
+
+
+def _clear_colorbar(fig: Figure) -> None:
+    """Move a colorbar right of the other axes' tick labels: in the parallel-coordinate
+    plot the last parameter's labels (e.g. 6x10^-3) otherwise run into it."""
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    if not bars:
+        return
+    fig.draw_without_rendering()
+    others = [ax.get_tightbbox() for ax in fig.axes if ax not in bars]
+    right = max(b.x1 for b in others if b is not None) / fig.bbox.width
+    for bar in bars:
+        box = bar.get_position()
+        if box.x0 < right + 0.02:
+            bar.set_position((right + 0.02, box.y0, box.width, box.height))
 
 
 def optuna_figures(
