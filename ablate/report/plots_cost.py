@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
-from ablate.report.model import Report, Response
+from ablate.report.model import Interval, Report, Response
 from ablate.report.plots_base import (
     INK,
     axis_label,
@@ -58,13 +58,11 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
             ax.set_xscale("log")
         for config, c, r in rows:
             colour = config_color(report, config)
-            xerr = [[c.mean - c.lo], [c.hi - c.mean]] if has_interval(c) else None  # type: ignore[operator]
-            yerr = [[r.mean - r.lo], [r.hi - r.mean]] if has_interval(r) else None  # type: ignore[operator]
             ax.errorbar(
                 c.mean,
                 r.mean,
-                xerr=xerr,
-                yerr=yerr,
+                xerr=_err(c),
+                yerr=_err(r),
                 color=colour,
                 lw=1,
                 capsize=0,
@@ -80,19 +78,26 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
         ax.step(fx, fy, where="post", color=INK, lw=1, ls="--", zorder=2, alpha=0.7)
         if ax.get_xscale() == "log":
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        _place_labels(
+        ax.set_xlabel(axis_label(cost) + (", log scale" if ax.get_xscale() == "log" else ""))
+        ax.set_ylabel(wrap_label(axis_label(response)))
+        handles = config_handles(report, [config for config, _, _ in rows])
+        handles.append(Line2D([], [], color=INK, lw=1, ls="--", label="Pareto front"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _place_labels(  # last: the layout must be final
             fig,
             ax,
             [(rows[i][1].mean, rows[i][2].mean) for i in front],
             [rows[i][0] for i in front],
             [(c.mean, r.mean) for _, c, r in rows],
         )
-        ax.set_xlabel(axis_label(cost) + (", log scale" if ax.get_xscale() == "log" else ""))
-        ax.set_ylabel(wrap_label(axis_label(response)))
-        handles = config_handles(report, [config for config, _, _ in rows])
-        handles.append(Line2D([], [], color=INK, lw=1, ls="--", label="Pareto front"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
+
+
+def _err(iv: Interval) -> list[list[float]] | None:
+    """Asymmetric error-bar lengths of an interval; None where there is none (n = 1)."""
+    if iv.lo is None or iv.hi is None or not has_interval(iv):
+        return None
+    return [[iv.mean - iv.lo], [iv.hi - iv.mean]]
 
 
 # label offsets in points, tried in order: right-below, right-above, left-below, ...
