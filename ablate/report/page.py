@@ -458,8 +458,8 @@ def _confusion(ctx: _Ctx) -> dict[str, Any] | None:
         return None
     chosen = [ranked[0]] if len(ranked) == 1 else [ranked[0], ranked[-1]]
     return {
-        "best": ranked[0],
-        "worst": ranked[-1] if len(ranked) > 1 else None,
+        "best": (ranked[0], ctx.config_color(ranked[0])),
+        "worst": (ranked[-1], ctx.config_color(ranked[-1])) if len(ranked) > 1 else None,
         "svg": Markup(plots.confusion_plot(ctx.r, chosen)),
         "per_class": Markup(plots.per_class_plot(ctx.r)) if ctx.r.classes else None,
     }
@@ -621,18 +621,27 @@ def _optuna(ctx: _Ctx) -> dict[str, Any] | None:
         rows.append(
             {
                 "scientific": [ctx.level(k, v) for k, v in row.scientific.items()],
-                "nuisance": ", ".join(f"{k} = {v}" for k, v in row.nuisance.items()),
+                "nuisance": ", ".join(f"{k} = {_plain_value(v)}" for k, v in row.nuisance.items()),
                 "val": _iv_text(row.val),
                 "test": _iv_text(row.test),
                 "trials": row.trials,
                 "warnings": row.edge_warnings,
             }
         )
-    return {"figures": svgs, "note": fig.note if fig else "", "scientific": rows}
+    note = fig.note if fig else ""
+    if "estimate" not in note.lower():
+        note = f"Parameter importances are estimates. {note}".strip()
+    note = note[:1].upper() + note[1:]
+    return {"figures": svgs, "note": note, "scientific": rows}
+
+
+def _plain_value(v: Any) -> str:
+    """0.002134 -> '0.00213'; 64 -> '64'; 'gap' -> 'gap'."""
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def _iv_text(iv: Interval) -> str:
-    # intervals of accuracies in 0..1 are shown in points
+    # the best nuisance setting maximises a validation accuracy: 0..1 is shown in points
     s = 100.0 if _finite(iv.mean) and abs(iv.mean) <= 1.0 else 1.0
     text = fmt(iv.mean * s)
     if _finite(iv.lo) and _finite(iv.hi):
