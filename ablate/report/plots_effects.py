@@ -87,22 +87,32 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
             at = _configs_at(report, factor, level)
             seeds = [finite(report.cell_values.get(response.key, {}).get(c)) for c in at]
             counts.append(sum(len(s) for s in seeds))
+            dots_x: list[float] = []
+            dots_y: list[float] = []
+            means: dict[str, tuple[list[float], list[float]]] = {}  # marker -> x, y
             for j, (config, ys) in enumerate(zip(at, seeds, strict=True)):
                 cx = x - 0.12 + 0.36 * ((j + 0.5) / len(at) - 0.5)
-                jitter = rng.uniform(-0.035, 0.035, len(ys))
-                ax.scatter(cx + jitter, ys, s=14, color=colour, alpha=0.6, lw=0, zorder=2)
+                dots_x += list(cx + rng.uniform(-0.035, 0.035, len(ys)))
+                dots_y += ys
                 cell = report.cells.get(response.key, {}).get(config)
                 if others and cell is not None and math.isfinite(cell.mean):
-                    ax.scatter(
-                        [cx],
-                        [cell.mean],
-                        s=34,
-                        marker=markers[_others(report, config, factor.key)],
-                        facecolor="none",
-                        edgecolor=colour,
-                        lw=1.3,
-                        zorder=1,  # under the seed dots, which stay visible inside
+                    mx, my = means.setdefault(
+                        markers[_others(report, config, factor.key)], ([], [])
                     )
+                    mx.append(cx)
+                    my.append(cell.mean)
+            ax.scatter(dots_x, dots_y, s=14, color=colour, alpha=0.6, lw=0, zorder=2)
+            for marker, (mx, my) in means.items():
+                ax.scatter(
+                    mx,
+                    my,
+                    s=34,
+                    marker=marker,
+                    facecolor="none",
+                    edgecolor=colour,
+                    lw=1.3,
+                    zorder=1,  # under the seed dots, which stay visible inside
+                )
             level_iv = t_interval(_per_seed_means(report, response, at))
             if math.isfinite(level_iv.mean):
                 bx = x + 0.2
