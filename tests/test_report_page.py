@@ -484,5 +484,7 @@ def test_images_png_and_overlay() -> None:
     assert tuple(over[0, 0]) != tuple(over[0, 1])  # hot pixel differs from cold ones
     assert (over[5:, 20] == over[5, 20]).all()
     assert data_uri(png).startswith("data:image/png;base64,iVBOR")
+    coarse = np.asarray(Image.open(io.BytesIO(overlay_png(rgb, np.eye(2), alpha=1.0))))
+    assert (coarse[:16, :16] == coarse[0, 0]).all() and (coarse[0, 0] != coarse[0, 16]).any()
     with pytest.raises(ValueError):
-        overlay_png(rgb, np.zeros((8, 8)))
+        overlay_png(rgb, np.zeros((5, 5)))

@@ -51,11 +51,23 @@ def colorize(heat: np.ndarray, cmap: str = CMAP) -> np.ndarray:
     return _lut(cmap)[idx]
 
 
+def _fit(heat: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """A coarse map (e.g. Grad-CAM's 8x8) blown up to the image by whole factors,
+    nearest neighbour, so every map cell stays a visible block; other sizes are refused."""
+    if heat.ndim != 2:
+        raise ValueError(f"expected an (H, W) map, got shape {heat.shape}")
+    (h, w), (H, W) = heat.shape, size[:2]
+    if (h, w) == (H, W):
+        return heat
+    if H % h or W % w:
+        raise ValueError(f"map {heat.shape} does not divide image {(H, W)} into whole blocks")
+    return np.repeat(np.repeat(heat, H // h, axis=0), W // w, axis=1)
+
+
 def overlay(rgb: np.ndarray, heat: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
     """The image with the colourised map blended over it at opacity `alpha`, (H, W, 3) uint8."""
     _check_rgb(rgb)
-    if heat.shape != rgb.shape[:2]:
-        raise ValueError(f"map {heat.shape} and image {rgb.shape[:2]} differ in size")
+    heat = _fit(heat, rgb.shape[:2])
     mixed = (1.0 - alpha) * rgb.astype(np.float32) + alpha * colorize(heat).astype(np.float32)
     return np.asarray(mixed.round(), dtype=np.uint8)
 

@@ -32,6 +32,7 @@ from ablate.report.model import (
     Report,
     Response,
     RunRow,
+    SeedNoise,
     level_label,
 )
 
@@ -83,6 +84,8 @@ def signed(x: float | None, digits: int = 2) -> str:
     """1.2 -> '+1.20', -1.2 -> '−1.20'."""
     if x is None or not _finite(float(x)):
         return "–"
+    if round(x, digits) == 0:  # no "−0.00"
+        return f"{0:.{digits}f}"
     return f"{x:+.{digits}f}".replace("-", "−")
 
 
@@ -204,6 +207,7 @@ class _Ctx:
         }
         self.configs = _config_order(report)
         self.responses = {resp.key: resp for resp in report.responses}
+        self.digits = _response_digits(report)
         self.interaction_cells = interaction_cells
         # the keys configurations are told apart by (nuisance factors may be left out)
         first = next(iter(report.config_factors.values()), {})
@@ -306,18 +310,35 @@ def _design(ctx: _Ctx) -> dict[str, Any]:
     return {"seeds": seeds, "rows": rows, "legend": [(s, used[s]) for s in STATES]}
 
 
+def digits_for(values: Sequence[float | None]) -> int:
+    """Decimals that show the largest of `values` with 2-3 significant digits (2 to 4):
+    points and seconds get 2, AUC differences of 0.01 get 4."""
+    finite = [abs(v) for v in values if v is not None and _finite(v) and v != 0]
+    if not finite or max(finite) >= 1:
+        return 2
+    return min(4, max(2, 1 - math.floor(math.log10(max(finite)))))
+
+
+def _response_digits(report: Report) -> dict[str, int]:
+    values: dict[str, list[float | None]] = {}
+    for e in [*report.effects, *report.interactions]:
+        values.setdefault(e.response, []).extend([e.estimate, e.lo, e.hi])
+    return {k: digits_for(v) for k, v in values.items()}
+
+
 def _effect_row(ctx: _Ctx, e: Effect) -> dict[str, Any]:
     resp = ctx.responses.get(e.response)
     is_main = e.factor in {f.key for f in ctx.r.factors}
+    d = ctx.digits.get(e.response, 2)
     return {
         "response": resp.label if resp else e.response,
         "unit": resp.unit if resp else "",
         "factor": _factor_name(ctx.r, e.factor),
         "level": ctx.level(e.factor, e.level) if is_main else Level(str(e.level), _GREY),
         "baseline": ctx.level(e.factor, e.baseline) if is_main else Level(str(e.baseline), _GREY),
-        "estimate": signed(e.estimate),
-        "ci": interval_text(e.lo, e.hi),
-        "ci_holm": interval_text(e.lo_holm, e.hi_holm),
+        "estimate": signed(e.estimate, d),
+        "ci": interval_text(e.lo, e.hi, d),
+        "ci_holm": interval_text(e.lo_holm, e.hi_holm, d),
         "p": p_text(e.p_holm),
         "n": e.n,
         "seeds": e.seeds,
@@ -353,18 +374,7 @@ def _effects(ctx: _Ctx) -> list[dict[str, Any]]:
             for resp in plotted
             for f in _shown_factors(ctx.r)
         ]
-        noise = [
-            {
-                "response": ctx.responses[n.response],
-                "sd": fmt(n.pooled_sd),
-                "seeds": n.seeds,
-                "mde": fmt(n.mde),
-                "for": fmt(n.seeds_for, 1),
-                "needed": n.seeds_needed if n.seeds_needed is not None else "–",
-            }
-            for n in ctx.r.noise
-            if n.response in keys
-        ]
+        noise = [_noise_row(ctx, n) for n in ctx.r.noise if n.response in keys]
         groups.append(
             {
                 "id": f"effects-{group}",
@@ -387,6 +397,19 @@ def _plotted(resp: Response) -> bool:
 def _shown_factors(report: Report) -> list[Factor]:
     """Factors with levels to compare (Optuna's nuisance factors have none)."""
     return [f for f in report.factors if f.role != "nuisance" and len(f.levels) > 1]
+
+
+def _noise_row(ctx: _Ctx, n: SeedNoise) -> dict[str, Any]:
+    d = max(ctx.digits.get(n.response, 2), digits_for([n.pooled_sd]))
+    constant = n.pooled_sd == 0  # e.g. parameters: the seed changes nothing
+    return {
+        "response": ctx.responses[n.response],
+        "sd": "0 (same for every seed)" if constant else fmt(n.pooled_sd, d),
+        "seeds": n.seeds,
+        "mde": "–" if constant else fmt(n.mde, d),
+        "for": fmt(n.seeds_for, digits_for([n.seeds_for]) if n.seeds_for < 1 else 1),
+        "needed": "–" if constant or n.seeds_needed is None else n.seeds_needed,
+    }
 
 
 def _main_response(report: Report) -> Response | None:
@@ -550,18 +573,36 @@ def _checks(ctx: _Ctx, method: str) -> dict[str, Any]:
         if resp.key.startswith(f"xai.{method}.") and ctx.r.cells.get(resp.key)
     ]
 
-    def cell(iv: Interval | None) -> str:
+    def cell(iv: Interval | None, d: int) -> str:
         if iv is None or not _finite(iv.mean):
             return "–"
         if _finite(iv.lo) and _finite(iv.hi):
-            return f"{fmt(iv.mean)} [{fmt(iv.lo)}, {fmt(iv.hi)}]"
-        return fmt(iv.mean)
+            return f"{fmt(iv.mean, d)} [{fmt(iv.lo, d)}, {fmt(iv.hi, d)}]"
+        return fmt(iv.mean, d)
 
+    digits = {
+        resp.key: digits_for([iv.mean for iv in ctx.r.cells[resp.key].values()])
+        for resp in responses
+    }
     rows = [
-        (c, ctx.config_color(c), [cell(ctx.r.cells[resp.key].get(c)) for resp in responses])
+        (
+            c,
+            ctx.config_color(c),
+            [cell(ctx.r.cells[resp.key].get(c), digits[resp.key]) for resp in responses],
+        )
         for c in ctx.configs
     ]
-    return {"responses": responses, "rows": rows}
+    names = [METHOD_NAMES.get(method, method), method, method.replace("_", " ")]
+    headers = [_strip_prefix(resp.label, names) for resp in responses]
+    return {"responses": list(zip(responses, headers, strict=True)), "rows": rows}
+
+
+def _strip_prefix(label: str, prefixes: Sequence[str]) -> str:
+    """'Grad-CAM deletion AUC − random' -> 'deletion AUC − random' (the table names the method)."""
+    for prefix in prefixes:
+        if label.lower().startswith(prefix.lower() + " "):
+            return label[len(prefix) + 1 :]
+    return label
 
 
 def _runs(ctx: _Ctx) -> dict[str, Any]:
