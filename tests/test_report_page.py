@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from report_fixture import interaction_cells, make_report
+from report_fixture import make_report
 
 from ablate.report.images import data_uri, overlay_png, png_bytes
 from ablate.report.model import (
     Effect,
+    Factor,
     Gallery,
     GalleryCell,
     GalleryColumn,
@@ -280,6 +281,10 @@ def rich_report(
             report.provenance, experiment="exp " + HOSTILE, command="ablate run " + HOSTILE
         )
         extra["provenance"] = prov
+        # a parameter name with markup too (its short name is the last dotted part)
+        return _substitute(
+            dataclasses.replace(report, **extra), "model.stride", "model.s" + HOSTILE
+        )
     return dataclasses.replace(report, **extra)
 
 
@@ -312,7 +317,14 @@ def _substitute(obj: Any, old: str, new: str) -> Any:
 
 
 def render_rich(report: Report) -> str:
-    return render(report, interaction_cells(report))
+    """The page with the interaction plot's cells (the fixture's cell intervals)."""
+    cells = {}
+    if report.interaction:
+        a, b = report.interaction
+        for config, point in report.config_factors.items():
+            if config in report.cells.get("test_acc", {}):
+                cells[(point[a], point[b])] = report.cells["test_acc"][config]
+    return render(report, cells)
 
 
 # --------------------------------------------------------------------------- tests
@@ -346,6 +358,7 @@ def test_user_strings_are_escaped_everywhere(hostile_page: str) -> None:
         "run &lt;script&gt;",
         "flat&lt;script&gt;",
         "boom &lt;script&gt;",
+        "s&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;=",  # factor name=level
     ):
         assert text in hostile_page, text
     block = re.search(
@@ -428,6 +441,21 @@ def test_missing_parts_still_render(kwargs: dict[str, Any]) -> None:
         assert 'id="optuna"' not in html
     if kwargs.get("n_seeds") == 1:
         assert 'class="verdict v-n-1"' in html and "run more seeds" in html
+
+
+def test_optuna_sweep_with_a_nuisance_factor() -> None:
+    report = rich_report(gallery=False)
+    lr = Factor("train.lr", (), "nuisance")
+    runs = [
+        dataclasses.replace(r, factors={**r.factors, lr.key: 0.001 * (i + 1)})
+        for i, r in enumerate(report.runs)
+    ]
+    html = render(
+        dataclasses.replace(report, kind="optuna", factors=[*report.factors, lr], runs=runs)
+    )
+    assert 'data-key="train.lr" data-numeric' in html  # sorts as numbers
+    assert "by lr" not in html  # no effect or curve plots over a nuisance factor
+    assert 'class="state s-finished"' in html and "optuna sweep" in html
 
 
 def test_nothing_finished_yet() -> None:

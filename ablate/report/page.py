@@ -302,7 +302,8 @@ def _design(ctx: _Ctx) -> dict[str, Any]:
             if run.reason:
                 short = f"{run.state}: {run.reason}"
                 title += f" — {run.reason}"
-            if len(runs) > 1:
+            if len(runs) > 1:  # a retry, or Optuna trials sharing a configuration
+                short += f" (+{len(runs) - 1})"
                 title += "; also " + ", ".join(r.state for r in runs[1:])
             cells.append(DesignCell(run.state, short, title, _safe_url(run.url)))
         rows.append((config, ctx.config_color(config), cells))
