@@ -186,6 +186,13 @@ def _report_after_run(tracking_uri: str, experiment: str) -> None:
     except AblateError as e:
         err_console.print(f"no report: {e}", soft_wrap=True)
         return
+    except Exception as e:  # a report bug must not turn a finished sweep into a failed command
+        err_console.print(
+            f"no report: {type(e).__name__}: {e} (the runs are recorded; "
+            f"`ablate report {shlex.quote(experiment)}` tries again)",
+            soft_wrap=True,
+        )
+        return
     print(f"Report: {result.html} (ablate report {shlex.quote(experiment)} rebuilds it)")
 
 

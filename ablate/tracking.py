@@ -382,7 +382,7 @@ class Tracker:
         return Path(local)
 
     def log_file(self, run_id: str, path: Path, prefix: str) -> None:
-        self.client.log_artifact(run_id, str(path), prefix)
+        self.client.log_artifact(run_id, str(path), prefix or None)
 
 
 @dataclass(frozen=True)
