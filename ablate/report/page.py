@@ -62,6 +62,7 @@ RUN_METRICS: dict[str, tuple[str, str, float, int]] = {
     "flops_per_image": ("FLOPs / image", "MFLOP", 1e-6, 2),
 }
 XAI_PLOTTED = (".deletion_vs_random", ".insertion_vs_random")
+LONG_TABLE = 24  # effects tables longer than this fold away (explanations start folded)
 BIG_GALLERY = 12  # more columns than this: one probe image per class
 GALLERY_BUDGET = 8_000_000  # bytes of image data URIs in the gallery, at most
 _HEX = re.compile(r"^#[0-9a-fA-F]{3,8}$")
@@ -383,6 +384,7 @@ def _effects(ctx: _Ctx) -> list[dict[str, Any]]:
                 "rows": [_effect_row(ctx, e) for e in effects],
                 "plots": plot_list,
                 "collapsed": group == "explanations",
+                "verdicts": Counter(e.verdict for e in effects).most_common(),
                 "noise": noise,
             }
         )
@@ -789,6 +791,7 @@ def render(
             gallery=_gallery(ctx),
             optuna=optuna,
             runs=_runs(ctx),
+            long_table=LONG_TABLE,
             summary=_summary(ctx),
             factor_levels=[(f, [ctx.level(f.key, v) for v in f.levels]) for f in report.factors],
             baseline=[
