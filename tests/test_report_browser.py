@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from test_report_page import SECTIONS, render_rich, rich_report
+from test_report_page import HOSTILE, SECTIONS, render_rich, rich_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -98,6 +98,12 @@ def test_no_errors_no_dialog_and_no_request_but_the_file(loaded: Loaded) -> None
     assert loaded.dialogs == []  # the hostile strings did not run
     outside = [u for u in loaded.requests if not u.startswith("data:")]
     assert outside == [loaded.url]  # this test runs first: one load so far
+
+
+def test_json_block_reads_back_the_user_strings(loaded: Loaded) -> None:
+    data = loaded.page.evaluate("JSON.parse(document.getElementById('report-data').textContent)")
+    assert data["experiment"] == "exp " + HOSTILE
+    assert loaded.page.title().startswith("exp " + HOSTILE)
 
 
 def test_every_section_is_present_and_visible(loaded: Loaded) -> None:
