@@ -19,6 +19,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import create_trial
 from report_fixture import CLASSES, HEAD, RESPONSES, STRIDE, interaction_cells, make_report
@@ -70,6 +71,12 @@ def hexes(svg: str) -> set[str]:
 
 def overlapping_texts(fig: Figure, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Pairs of drawn texts whose boxes overlap by more than about a pixel."""
+    boxes = [(text, box.shrunk(0.98, 0.9)) for text, box in drawn_texts(fig, monkeypatch)]
+    return [(a, b) for (a, ba), (b, bb) in combinations(boxes, 2) if ba.overlaps(bb)]
+
+
+def drawn_texts(fig: Figure, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Bbox]]:
+    """Every text Agg draws, with its box in pixels."""
     drawn: dict[int, Text] = {}
     draw_text = RendererAgg.draw_text
 
@@ -82,10 +89,7 @@ def overlapping_texts(fig: Figure, monkeypatch: pytest.MonkeyPatch) -> list[tupl
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     renderer = canvas.get_renderer()
-    boxes = [
-        (t.get_text(), t.get_window_extent(renderer).shrunk(0.98, 0.9)) for t in drawn.values()
-    ]
-    return [(a, b) for (a, ba), (b, bb) in combinations(boxes, 2) if ba.overlaps(bb)]
+    return [(t.get_text(), t.get_window_extent(renderer).shrunk(0.98, 0.9)) for t in drawn.values()]
 
 
 # --------------------------------------------------------------------------- all plots
@@ -165,6 +169,37 @@ def test_no_text_overlaps_other_text(
     report: Report, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert overlapping_texts(FIGURES[name](report), monkeypatch) == []
+
+
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_no_text_is_clipped_by_the_figure_edge(
+    name: str, full: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The margins are computed from the labels, not found by a layout engine: every
+    label, legend entry and title is drawn wholly inside the figure."""
+    fig = FIGURES[name](make_report(full=full))
+    assert fig.get_layout_engine() is None  # no constrained layout: one draw per save
+    edge = fig.bbox
+    for text, box in drawn_texts(fig, monkeypatch):
+        assert box.x0 >= edge.x0 and box.x1 <= edge.x1, (name, text)
+        assert box.y0 >= edge.y0 and box.y1 <= edge.y1, (name, text)
+
+
+def test_front_labels_are_placed_without_drawing_the_figure(
+    report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Label placement uses font metrics: building the Pareto figure draws nothing."""
+
+    def no_draw(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the figure was drawn while being built")
+
+    monkeypatch.setattr(Figure, "draw", no_draw)
+    monkeypatch.setattr(Figure, "draw_without_rendering", no_draw)
+    fig = plots.pareto_figure(report, FLOPS, ACC)
+    monkeypatch.undo()
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "stride=1 head=GAP" in labels and "stride=3 head=GAP" in labels
 
 
 # --------------------------------------------------------------------------- colours

@@ -13,13 +13,21 @@ import io
 import math
 import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.ticker import FixedLocator
 
 from ablate.report.model import Interval, Report, Response, level_label
 
@@ -69,8 +77,194 @@ def style() -> Iterator[None]:
 
 
 def new_figure(height_in: float, width_in: float = WIDTH_IN) -> Figure:
-    """A figure with constrained layout (call inside `style()`)."""
-    return Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    """A figure without a layout engine (call inside `style()`): its margins are set by
+    `fit` from the sizes of its labels, which costs a few font look-ups instead of the
+    extra draws of constrained layout."""
+    return Figure(figsize=(width_in, height_in), dpi=DPI)
+
+
+# --------------------------------------------------------------------------- layout
+
+PAD_IN = 0.06  # blank border round the figure, inches
+
+
+@lru_cache(maxsize=4096)
+def text_box(text: str, size: float, bold: bool = False) -> tuple[float, float, float, float]:
+    """x0, y0, width, height in points of the box matplotlib lays `text` out in (DejaVu
+    Sans, left-aligned, its (last) baseline at 0): measured by matplotlib's own text
+    layout on a tiny Agg renderer, without drawing any figure."""
+    text_obj = Text(
+        0,
+        0,
+        text,
+        fontsize=size,
+        fontfamily="DejaVu Sans",
+        fontweight="bold" if bold else "normal",
+        ha="left",
+        va="baseline",
+    )
+    text_obj.set_figure(_MEASURE[0])
+    box = text_obj.get_window_extent(_MEASURE[1])
+    scale = 72 / DPI
+    return box.x0 * scale, box.y0 * scale, box.width * scale, box.height * scale
+
+
+_MEASURE = (Figure(dpi=DPI), RendererAgg(8, 8, DPI))  # pixels of the report's figures
+
+
+def text_size(text: str, size: float, bold: bool = False) -> tuple[float, float]:
+    """Width and height in points of a (possibly multi-line) label, as matplotlib draws it."""
+    _, _, w, h = text_box(text, size, bold)
+    return w, h
+
+
+def _points(value: Any) -> float:
+    """A font size in points, from a number or a name such as 'small'."""
+    if isinstance(value, int | float):
+        return float(value)
+    return float(FontProperties(size=value).get_size_in_points())
+
+
+def tick_labels(axis: Axis) -> list[str]:
+    """The major tick labels the axis will draw (those inside its view)."""
+    lo, hi = sorted(axis.get_view_interval())
+    slack = 1e-9 * (hi - lo)
+    every = list(axis.get_majorticklocs())
+    texts = axis.get_major_formatter().format_ticks(every)
+    return [t for v, t in zip(every, texts, strict=True) if t and lo - slack <= v <= hi + slack]
+
+
+def freeze_ticks(axis: Axis) -> None:
+    """Fix the axis' major tick positions as they are now (limits final, report style on):
+    the default locator picks how many ticks fit from the *current* rcParams' label size,
+    so a figure drawn outside `style()` would otherwise get other ticks than it was laid
+    out for."""
+    if not isinstance(axis.get_major_locator(), FixedLocator):
+        axis.set_major_locator(FixedLocator([float(v) for v in axis.get_majorticklocs()]))
+
+
+def _tick_extent(axis: Axis, across: bool) -> float:
+    """Points the tick labels of an axis take away from the axes: their largest width
+    (`across`: for a y axis) or height (an x axis), rotation taken into account; plus the
+    tick and its pad."""
+    labels = tick_labels(axis)
+    if not labels:
+        return 0.0
+    tick = axis.get_major_ticks()[0]
+    size = _points(tick.label1.get_fontsize())
+    rotated = abs(tick.label1.get_rotation()) % 180 == 90
+    sizes = [text_size(t, size) for t in labels]
+    use_width = across != rotated
+    largest = max(w if use_width else h for w, h in sizes)
+    length = tick.tick1line.get_markersize() if tick.tick1line.get_visible() else 0.0
+    pad = float(tick.get_pad() or 0.0)  # type: ignore[func-returns-value]  # stubs say None
+    return largest + length + pad
+
+
+def _label_extent(axis: Axis) -> float:
+    text = axis.label.get_text()
+    if not text:
+        return 0.0
+    return text_size(text, _points(axis.label.get_fontsize()))[1] + axis.labelpad
+
+
+def legend_size(legend: Legend) -> tuple[float, float]:
+    """Width and height in points of a legend's box (its border axes pad excluded)."""
+    fs = legend.prop.get_size_in_points()
+    texts = [t.get_text() for t in legend.get_texts()]
+    sizes = [text_size(t, fs) for t in texts] or [(0.0, 0.0)]
+    ncols = max(1, int(getattr(legend, "_ncols", 1)))
+    rows = math.ceil(len(texts) / ncols)
+    col = fs * (legend.handlelength + legend.handletextpad) + max(w for w, _ in sizes)
+    width = ncols * col + (ncols - 1) * legend.columnspacing * fs
+    title = legend.get_title()
+    height = rows * max(h for _, h in sizes) + max(rows - 1, 0) * legend.labelspacing * fs
+    if title.get_visible() and title.get_text():
+        tw, th = text_size(title.get_text(), _points(title.get_fontsize()))
+        width = max(width, tw)
+        height += th + legend.labelspacing * fs
+    return width + 2 * legend.borderpad * fs, height + 2 * legend.borderpad * fs
+
+
+def margins(ax: Axes) -> tuple[float, float, float, float]:
+    """Left, bottom, right, top in points that an axes' tick labels, axis labels and
+    title need outside it."""
+    freeze_ticks(ax.xaxis)
+    freeze_ticks(ax.yaxis)
+    left = _tick_extent(ax.yaxis, across=True) + _label_extent(ax.yaxis)
+    bottom = _tick_extent(ax.xaxis, across=False) + _label_extent(ax.xaxis)
+    top = 0.0
+    title = ax.title.get_text()
+    if title:
+        top = text_size(title, _points(ax.title.get_fontsize()))[1] + _points(
+            matplotlib.rcParams["axes.titlepad"]
+        )
+    ytick = (
+        _points(ax.yaxis.get_major_ticks()[0].label1.get_fontsize()) if tick_labels(ax.yaxis) else 0
+    )
+    top = max(top, 0.5 * ytick)  # the top tick label reaches above the axes
+    xlabels = tick_labels(ax.xaxis)
+    right = 0.0
+    if xlabels and abs(ax.xaxis.get_major_ticks()[0].label1.get_rotation()) % 180 != 90:
+        size = _points(ax.xaxis.get_major_ticks()[0].label1.get_fontsize())
+        right = 0.5 * text_size(xlabels[-1], size)[0]  # the last one may hang over the edge
+    return left, bottom, right, top
+
+
+def fit(fig: Figure, ax: Axes, legend: Legend | None = None, right_in: float = 0.0) -> None:
+    """Set the figure's margins so that the axes' labels and a legend placed right of the
+    axes (`loc="upper left", bbox_to_anchor=(1, 1)`) just fit; `right_in` reserves more
+    room on the right (inches), e.g. for a colorbar. Call when limits and labels are final."""
+    left, bottom, right, top = margins(ax)
+    if legend is not None:
+        width, _ = legend_size(legend)
+        right = max(right, width + legend.borderaxespad * legend.prop.get_size_in_points())
+    place(fig, left / 72, bottom / 72, right / 72 + right_in, top / 72)
+
+
+def place(fig: Figure, left: float, bottom: float, right: float, top: float) -> None:
+    """Margins in inches (plus the figure's pad) as `subplots_adjust` fractions."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=(left + PAD_IN) / w,
+        right=1 - (right + PAD_IN) / w,
+        bottom=(bottom + PAD_IN) / h,
+        top=1 - (top + PAD_IN) / h,
+    )
+
+
+def colorbar_width(label: str, ticks: Sequence[str] = ("100",)) -> float:
+    """Inches a vertical colorbar (`add_colorbar`) takes right of its axes."""
+    size = _points(matplotlib.rcParams["ytick.labelsize"])
+    ticks_w = widest(ticks, size) + 3.5 + 3.5
+    label_h = text_size(label, _points(matplotlib.rcParams["axes.labelsize"]))[1] + 4.0
+    return COLORBAR_PAD_IN + COLORBAR_IN + (ticks_w + label_h) / 72
+
+
+COLORBAR_IN = 0.13  # a colorbar's thickness
+COLORBAR_PAD_IN = 0.12  # gap between the axes and their colorbar
+
+
+def add_colorbar(fig: Figure, image: Any, boxes: Sequence[Axes], label: str, shrink: float) -> Any:
+    """A vertical colorbar right of `boxes` (laid out already), `shrink` of their height,
+    centred; without a frame."""
+    ys = [ax.get_position() for ax in boxes]
+    x1 = max(b.x1 for b in ys)
+    y0, y1 = min(b.y0 for b in ys), max(b.y1 for b in ys)
+    w, _ = fig.get_size_inches()
+    height = (y1 - y0) * shrink
+    cax = fig.add_axes(
+        (x1 + COLORBAR_PAD_IN / w, y0 + (y1 - y0 - height) / 2, COLORBAR_IN / w, height)
+    )
+    bar = fig.colorbar(image, cax=cax)
+    bar.set_label(label)
+    bar.outline.set_visible(False)
+    return bar
+
+
+def widest(texts: Iterable[str], size: float) -> float:
+    """Width in points of the widest of `texts`."""
+    return max((text_size(t, size)[0] for t in texts), default=0.0)
 
 
 # --------------------------------------------------------------------------- colours
@@ -110,9 +304,23 @@ def _index(levels: Sequence[Any], value: Any) -> int:
     return len(levels)
 
 
+_CONFIG_INDEX: dict[int, tuple[Report, dict[tuple[str, ...], str]]] = {}
+
+
 def report_config(report: Report, values: dict[str, Any]) -> str | None:
     """The configuration label of a run's factor values (None if it is no design point)."""
-    for config, point in report.config_factors.items():
+    cached = _CONFIG_INDEX.get(id(report))
+    if cached is None or cached[0] is not report:
+        if len(_CONFIG_INDEX) > 8:
+            _CONFIG_INDEX.clear()
+        index: dict[tuple[str, ...], str] = {}
+        for config, point in report.config_factors.items():
+            index.setdefault(tuple(str(point.get(f.key)) for f in report.factors), config)
+        cached = _CONFIG_INDEX[id(report)] = (report, index)
+    found = cached[1].get(tuple(str(values.get(f.key)) for f in report.factors))
+    if found is not None:
+        return found
+    for config, point in report.config_factors.items():  # e.g. 1 == 1.0 but "1" != "1.0"
         if all(same_level(point.get(f.key), values.get(f.key)) for f in report.factors):
             return config
     return None

@@ -20,10 +20,12 @@ from ablate.report.plots_base import (
     config_handles,
     config_marker,
     configs,
+    fit,
     has_interval,
     new_figure,
     no_data,
     style,
+    text_box,
     to_svg,
     wrap_label,
 )
@@ -82,9 +84,9 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
         ax.set_ylabel(wrap_label(axis_label(response)))
         handles = config_handles(report, [config for config, _, _ in rows])
         handles.append(Line2D([], [], color=INK, lw=1, ls="--", label="Pareto front"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fit(fig, ax, legend)
         _place_labels(  # last: the layout must be final
-            fig,
             ax,
             [(rows[i][1].mean, rows[i][2].mean) for i in front],
             [rows[i][0] for i in front],
@@ -108,8 +110,10 @@ _OFFSETS = tuple(
 )
 
 
+LABEL_SIZE = 7.5
+
+
 def _place_labels(
-    fig: Figure,
     ax: Axes,
     points: list[tuple[float, float]],
     labels: list[str],
@@ -117,33 +121,38 @@ def _place_labels(
 ) -> None:
     """Annotate points without text leaving the axes or covering another label or any
     point: for each label, the first offset that fits; a label that fits nowhere is left
-    out (the point stays on the front line) rather than drawn over another."""
-    fig.draw_without_rendering()  # settle the layout, so positions are final
+    out (the point stays on the front line) rather than drawn over another.
+    Text boxes come from the font's metrics and the (final) axes position, not from a
+    draw of the figure."""
+    ax.get_xlim(), ax.get_ylim()  # settle autoscaling: data -> pixels is final now
     box = ax.get_window_extent()
+    scale = ax.figure.dpi / 72  # points -> pixels
     placed: list[Any] = [
         Bbox.from_extents(x - 5, y - 5, x + 5, y + 5)
         for x, y in (ax.transData.transform(p) for p in obstacles)
     ]
-    for (x, y), label in zip(points, labels, strict=True):
+    for point, label in zip(points, labels, strict=True):
+        px, py = ax.transData.transform(point)
+        left, below, width, height = (v * scale for v in text_box(label, LABEL_SIZE))
         for dx, dy, ha in _OFFSETS:
-            text = ax.annotate(
-                label,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                fontsize=7.5,
-                color=INK,
-                zorder=5,
-            )
-            text.set_in_layout(False)
-            bb = text.get_window_extent().expanded(1.05, 1.1)
+            shift = {"left": 0.0, "center": width / 2, "right": width}[ha]
+            x0 = px + dx * scale + left - shift
+            y0 = py + dy * scale + below  # the offset puts the baseline there
+            bb = Bbox.from_bounds(x0, y0, width, height).expanded(1.05, 1.1)
             inside = bb.x0 >= box.x0 and bb.x1 <= box.x1 and bb.y0 >= box.y0 and bb.y1 <= box.y1
-            clear = not any(bb.overlaps(o) for o in placed)
-            if inside and clear:
+            if inside and not any(bb.overlaps(o) for o in placed):
                 placed.append(bb)
+                ax.annotate(
+                    label,
+                    point,
+                    xytext=(dx, dy),
+                    textcoords="offset points",
+                    ha=ha,
+                    fontsize=LABEL_SIZE,
+                    color=INK,
+                    zorder=5,
+                )
                 break
-            text.remove()
 
 
 def pareto_plot(report: Report, cost: Response, response: Response) -> str:

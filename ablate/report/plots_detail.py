@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -15,15 +16,24 @@ from matplotlib.patches import Patch
 from ablate.report.model import Report
 from ablate.report.plots_base import (
     LEGEND_CONFIGS,
+    PAD_IN,
     WIDTH_IN,
+    add_colorbar,
+    colorbar_width,
     config_color,
     config_handles,
     config_marker,
     configs,
+    fit,
+    legend_size,
+    margins,
     new_figure,
     no_data,
+    place,
     style,
+    tick_labels,
     to_svg,
+    widest,
 )
 
 HEAT = "Blues"  # sequential, prints black and white; 0 = white
@@ -91,10 +101,39 @@ def confusion_figure(report: Report, configs: list[str]) -> Figure:
             if n % per_row == 0:
                 ax.set_ylabel("true class")
         assert image is not None
-        bar = fig.colorbar(image, ax=axes, shrink=0.7, aspect=25, pad=0.02)
-        bar.set_label("% of the true class")
-        bar.outline.set_visible(False)
+        label = "% of the true class"
+        shown_axes = [ax for ax in axes.flat if ax.get_visible()]
+        _grid(fig, axes, colorbar_width(label))
+        add_colorbar(fig, image, shown_axes, label, shrink=0.7)
     return fig
+
+
+GAP_IN = 0.15  # between the matrices of a row
+
+
+def _grid(fig: Figure, axes: np.ndarray, right_in: float) -> None:
+    """Square matrices in a grid, as large as the figure allows, centred, each with room
+    for its title above and its rotated class names and x label below."""
+    w, h = fig.get_size_inches()
+    rows, cols = axes.shape
+    left, bottom, _, top = (v / 72 for v in margins(axes[0, 0]))
+    across = w - 2 * PAD_IN - left - right_in  # for the matrices and the gaps between
+    side = min(
+        (across - (cols - 1) * GAP_IN) / cols, (h - 2 * PAD_IN - rows * (top + bottom)) / rows
+    )
+    gap = GAP_IN
+    titles = [ax.get_title() for ax in axes.flat if ax.get_visible()]
+    span = widest(titles, float(axes[0, 0].title.get_fontsize())) / 72 + GAP_IN  # title to title
+    if cols > 1 and side + gap < span:  # wider gaps (and smaller matrices): no titles touch
+        side = min(side, across - (cols - 1) * span)
+        gap = span - side
+    block = left + cols * side + (cols - 1) * gap + right_in
+    x0 = max(PAD_IN, (w - block) / 2) + left
+    for r in range(rows):
+        y = h - PAD_IN - (r + 1) * (top + side) - r * bottom
+        for c in range(cols):
+            x = x0 + c * (side + gap)
+            axes[r, c].set_position((x / w, y / h, side / w, side / h))
 
 
 def confusion_plot(report: Report, configs: list[str]) -> str:
@@ -148,9 +187,9 @@ def per_class_figure(report: Report) -> Figure:
         ax.grid(False)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        bar = fig.colorbar(image, ax=ax, shrink=0.9, aspect=20, pad=0.02)
-        bar.set_label("accuracy on the class (%)")
-        bar.outline.set_visible(False)
+        label = "accuracy on the class (%)"
+        fit(fig, ax, right_in=colorbar_width(label))
+        add_colorbar(fig, image, [ax], label, shrink=0.9)
     return fig
 
 
@@ -222,8 +261,28 @@ def faith_curves_figure(report: Report, method: str) -> Figure:
             handles.append(Patch(color="#999999", alpha=0.3, label="random order (range)"))
         else:
             handles.append(Line2D([], [], color="#777777", ls="--", lw=0.9, label="random order"))
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)))
+        _fit_panels(fig, axes, handles)
     return fig
+
+
+def _fit_panels(fig: Figure, axes: Sequence[Axes], handles: list[Artist]) -> None:
+    """Margins for two side-by-side panels sharing y, with a legend centred below them."""
+    h = fig.get_size_inches()[1]
+    legend = fig.legend(handles=handles, loc="lower center", ncols=min(3, len(handles)))
+    _, legend_h = legend_size(legend)
+    legend.set_bbox_to_anchor((0.5, PAD_IN / h), transform=fig.transFigure)
+    legend.set_loc("lower center")
+    left, bottom, right, top = margins(axes[0])
+    _, bottom1, right1, top1 = margins(axes[1])
+    bottom, top = max(bottom, bottom1), max(top, top1)
+    # between the panels: the first one's last x label and the second one's first
+    xsize = float(axes[0].xaxis.get_major_ticks()[0].label1.get_fontsize())
+    first = tick_labels(axes[1].xaxis)[:1]
+    gap = right + widest(first, xsize) / 2 + 14  # points
+    place(fig, left / 72, (bottom + legend_h + 8) / 72, right1 / 72, top / 72)
+    span = axes[1].get_position().x1 - axes[0].get_position().x0
+    width_in = (fig.get_size_inches()[0] * span - gap / 72) / 2  # per panel
+    fig.subplots_adjust(wspace=(gap / 72) / width_in)
 
 
 def _random_band(

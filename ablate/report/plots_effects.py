@@ -18,6 +18,7 @@ from ablate.report.plots_base import (
     axis_label,
     configs,
     finite,
+    fit,
     has_interval,
     level_colors,
     new_figure,
@@ -169,7 +170,8 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
                 )
                 for label, m in markers.items()
             ]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fit(fig, ax, legend)
     return fig
 
 
@@ -238,7 +240,10 @@ def interaction_figure(
         ax.set_xlim(-0.4, len(a.levels) - 0.6)
         ax.set_xlabel(a.name)
         ax.set_ylabel(wrap_label(axis_label(response)))
-        ax.legend(title=b.name, loc="upper left", bbox_to_anchor=(1.0, 1.0), title_fontsize=8)
+        legend = ax.legend(
+            title=b.name, loc="upper left", bbox_to_anchor=(1.0, 1.0), title_fontsize=8
+        )
+        fit(fig, ax, legend)
     return fig
 
 

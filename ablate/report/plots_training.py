@@ -12,6 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from ablate.report.model import Factor, Report, level_label
 from ablate.report.plots_base import (
     finite,
+    fit,
     level_colors,
     new_figure,
     no_data,
@@ -74,7 +75,10 @@ def curves_figure(report: Report, factor: Factor, metric: str) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel(CURVE_LABELS.get(metric, metric))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(title=factor.name, loc="upper left", bbox_to_anchor=(1.0, 1.0), title_fontsize=8)
+        legend = ax.legend(
+            title=factor.name, loc="upper left", bbox_to_anchor=(1.0, 1.0), title_fontsize=8
+        )
+        fit(fig, ax, legend)
     return fig
 
 
