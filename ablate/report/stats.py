@@ -14,87 +14,48 @@ Runs whose response is missing (NaN) are left out of that response's numbers.
   (invalid points, runs not done yet) are left out and counted.
 - Intervals are Student-t intervals with scipy's quantiles; `holm` adds the
   Holm-Bonferroni adjustment and the verdicts over one family of contrasts.
+
+This module holds cells, main effects, Holm, seed noise and the Pareto front. The
+arithmetic of one contrast is in `stats_contrast`, interactions in `stats_interaction`,
+Optuna's best nuisance settings in `stats_nuisance`; every public name imports from here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ablate.report.model import (
-    Effect,
-    EffectMethod,
-    Factor,
-    Interval,
-    Response,
-    ScientificRow,
-    SeedNoise,
-    Verdict,
-    level_label,
+from ablate.report.model import Effect, Factor, Interval, Response, SeedNoise, Verdict, level_label
+from ablate.report.stats_contrast import FUZZ as FUZZ
+from ablate.report.stats_contrast import (
+    LEVEL,
+    SEED,
+    Contrast,
+    _contrast,
+    _display,
+    _groups,
+    _paired,
+    _paired_contrasts,
+    _seeds_per_cell,
+    _tol,
+    _var,
+    _welch_terms,
+    t_interval,
+    t_quantile,
 )
+from ablate.report.stats_interaction import interaction, interaction_cells
+from ablate.report.stats_nuisance import EDGE as EDGE
+from ablate.report.stats_nuisance import Range, best_nuisance, fmt_value
 
-SEED = "seed"
-LEVEL = 0.95
 ALPHA = 0.05
 POWER = 0.8
 MAX_SEEDS = 1000  # seeds_needed gives up above this
-FUZZ = 1e-9  # relative: spreads and estimates this small are float rounding, i.e. 0
-EDGE = 0.05  # a best nuisance value in the outer 5% of its range gets a warning
-
-
-@dataclass(frozen=True)
-class Contrast(Effect):
-    """An `Effect` that keeps what re-scaling its interval needs (Holm's levels).
-
-    `se` is the standard error of the estimate and `df` the degrees of freedom of its
-    t reference (Welch-Satterthwaite for "welch"); both None for method "none".
-    """
-
-    se: float | None = None
-    df: float | None = None
-
-
-class Range(NamedTuple):
-    """A numeric search range of a nuisance parameter, as declared in the space file."""
-
-    low: float
-    high: float
-    log: bool = False
-
-
-# --------------------------------------------------------------------------- intervals
-
-
-def t_quantile(level: float, df: float) -> float:
-    """Two-sided Student-t critical value: t_{(1 + level) / 2, df}."""
-    return float(sps.t.ppf((1.0 + level) / 2.0, df))
-
-
-def t_interval(values: Iterable[float], level: float = LEVEL) -> Interval:
-    """Mean, sample SD (ddof=1), n and the two-sided t-interval; lo/hi None where n < 2."""
-    x = np.asarray(list(values), dtype=float)
-    n = int(x.size)
-    if n == 0:
-        return Interval(math.nan, math.nan, 0, None, None, level)
-    mean = float(x.mean())
-    if n < 2:
-        return Interval(mean, math.nan, n, None, None, level)
-    sd = float(x.std(ddof=1))
-    half = t_quantile(level, n - 1) * sd / math.sqrt(n)
-    return Interval(mean, sd, n, mean - half, mean + half, level)
-
-
-def _p_value(estimate: float, se: float, df: float) -> float:
-    """Two-sided p of a t statistic; a zero SE gives p 0 (estimate != 0) or 1."""
-    if se == 0.0:
-        return 0.0 if estimate != 0.0 else 1.0
-    return float(2.0 * sps.t.sf(abs(estimate / se), df))
 
 
 # --------------------------------------------------------------------------- cells
@@ -105,23 +66,6 @@ def config_label(values: Mapping[str, Any], factors: Sequence[Factor]) -> str:
     if not factors:
         return "all"
     return " ".join(f"{f.name}={level_label(f.key, values[f.key])}" for f in factors)
-
-
-def _display(df: pd.DataFrame, response: Response) -> pd.DataFrame:
-    """The runs with a value for `response`, plus a column "_y" in display units."""
-    out = df[df[response.key].notna()].copy()
-    out["_y"] = out[response.key].astype(float) * response.scale
-    return out
-
-
-def _groups(df: pd.DataFrame, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
-    """Rows grouped by `keys` (a single group () where there are none), in first-seen order."""
-    if not keys:
-        return [((), df)] if len(df) else []
-    out: dict[tuple[Any, ...], list[int]] = {}
-    for i, row in enumerate(df[list(keys)].itertuples(index=False, name=None)):
-        out.setdefault(tuple(row), []).append(i)
-    return [(k, df.iloc[rows]) for k, rows in out.items()]
 
 
 def _cell_order(factors: Sequence[Factor], key: tuple[Any, ...]) -> tuple[int, ...]:
@@ -152,109 +96,7 @@ def cells(df: pd.DataFrame, factors: Sequence[Factor], response: Response) -> di
     return {c: t_interval(v) for c, v in cell_values(df, factors, response).items()}
 
 
-# --------------------------------------------------------------------------- contrasts
-
-
-def _seeds_per_cell(frames: Iterable[pd.DataFrame]) -> int:
-    """Smallest number of distinct seeds over the given cells (0 if none)."""
-    counts = [int(g[SEED].nunique()) for g in frames if len(g)]
-    return min(counts) if counts else 0
-
-
-def _tol(x: np.ndarray) -> float:
-    """What counts as 0 next to these values: float rounding, not a difference."""
-    return FUZZ * max(1.0, float(np.max(np.abs(x)))) if x.size else FUZZ
-
-
-def _var(x: np.ndarray) -> float:
-    """Sample variance, exactly 0 where the values differ only by float rounding."""
-    if np.ptp(x) <= _tol(x):
-        return 0.0
-    return float(np.var(x, ddof=1))
-
-
-def _paired(diffs: Sequence[float]) -> tuple[float, float | None, float | None]:
-    """Estimate, SE and df of the mean of paired differences (SE None where n < 2)."""
-    x = np.asarray(diffs, dtype=float)
-    n = int(x.size)
-    est = float(x.mean())
-    if abs(est) <= _tol(x):
-        est = 0.0
-    if n < 2:
-        return est, None, None
-    return est, math.sqrt(_var(x) / n), float(n - 1)
-
-
-def _welch_terms(groups: Sequence[np.ndarray]) -> tuple[float | None, float | None]:
-    """SE and Welch-Satterthwaite df of a +/-1 combination of group means.
-
-    None where a group has fewer than 2 values. With every variance 0 the SE is 0 and
-    df is the plain sum of (n_i - 1).
-    """
-    if any(len(g) < 2 for g in groups):
-        return None, None
-    v = [_var(g) / len(g) for g in groups]
-    se2 = sum(v)
-    if se2 == 0.0:
-        return 0.0, float(sum(len(g) - 1 for g in groups))
-    denom = sum(vi**2 / (len(g) - 1) for vi, g in zip(v, groups, strict=True))
-    return math.sqrt(se2), se2**2 / denom
-
-
-def _contrast(
-    response: Response,
-    factor: str,
-    level: Any,
-    baseline: Any,
-    estimate: float,
-    se: float | None,
-    df: float | None,
-    n: int,
-    method: EffectMethod,
-    seeds: int,
-    excluded: int,
-) -> Contrast:
-    """A Contrast with its 95% interval and p; method "none" where there is no SE."""
-    if se is None or df is None:
-        return Contrast(
-            response=response.key,
-            factor=factor,
-            level=level,
-            baseline=baseline,
-            estimate=estimate,
-            lo=None,
-            hi=None,
-            n=n,
-            method="none",
-            seeds=seeds,
-            verdict="n = 1",
-            excluded_contexts=excluded,
-        )
-    half = t_quantile(LEVEL, df) * se if se > 0 else 0.0
-    return Contrast(
-        response=response.key,
-        factor=factor,
-        level=level,
-        baseline=baseline,
-        estimate=estimate,
-        lo=estimate - half,
-        hi=estimate + half,
-        n=n,
-        method=method,
-        seeds=seeds,
-        p=_p_value(estimate, se, df),
-        verdict="no clear difference",
-        excluded_contexts=excluded,
-        se=se,
-        df=df,
-    )
-
-
-def _by_seed(frame: pd.DataFrame) -> dict[Any, float] | None:
-    """seed -> value of one cell, or None where a seed occurs twice."""
-    if frame[SEED].duplicated().any():
-        return None
-    return dict(zip(frame[SEED], frame["_y"].astype(float), strict=True))
+# --------------------------------------------------------------------------- main effects
 
 
 def _main_effect(
@@ -421,238 +263,6 @@ def seed_noise(
     ss = sum((len(v) - 1) * _var(np.asarray(v, dtype=float)) for v in reps)
     sd = math.sqrt(ss / dof)
     return SeedNoise(response.key, sd, dof, seeds, mde(sd, seeds), target, seeds_needed(sd, target))
-
-
-# --------------------------------------------------------------------------- interaction
-
-
-def interaction(
-    df: pd.DataFrame,
-    a: Factor,
-    b: Factor,
-    response: Response,
-    baseline: Mapping[str, Any],
-    context: Sequence[str] | None = None,
-) -> list[Contrast]:
-    """Interaction contrasts (y[a1,b1] - y[a0,b1]) - (y[a1,b0] - y[a0,b0]).
-
-    One per a-level a1 != a0 and b-level b1 != b0, with (a0, b0) from `baseline`.
-    `context` names the other factors' columns (default: the keys of `baseline` other
-    than a and b that are columns of df). Contexts lacking one of the four cells are
-    excluded. When every remaining context has the same seeds, once each, in all four
-    cells, the contrast is paired over (context, seed); otherwise it is taken on the
-    four cell means pooled over the contexts, with SE sqrt(sum s_i^2 / n_i) and the
-    Welch-Satterthwaite df (method "welch", n = runs in the four cells).
-    """
-    if context is None:
-        context = [k for k in baseline if k not in (a.key, b.key) and k in df.columns]
-    ctx = list(context)
-    data = _display(df, response)
-    a0, b0 = baseline[a.key], baseline[b.key]
-    out: list[Contrast] = []
-    for a1 in a.levels:
-        if a1 == a0:
-            continue
-        for b1 in b.levels:
-            if b1 == b0:
-                continue
-            eff = _interaction(data, a, b, ctx, (a0, b0), (a1, b1), response)
-            if eff is not None:
-                out.append(eff)
-    return out
-
-
-def _interaction(
-    data: pd.DataFrame,
-    a: Factor,
-    b: Factor,
-    ctx: list[str],
-    base: tuple[Any, Any],
-    level: tuple[Any, Any],
-    resp: Response,
-) -> Contrast | None:
-    (a0, b0), (a1, b1) = base, level
-    # sign of each cell in the contrast
-    corners = {(a1, b1): 1.0, (a0, b1): -1.0, (a1, b0): -1.0, (a0, b0): 1.0}
-    per_cell = {
-        k: dict(_groups(data[(data[a.key] == k[0]) & (data[b.key] == k[1])], ctx)) for k in corners
-    }
-    contexts: list[tuple[Any, ...]] = []
-    for cells_ in per_cell.values():
-        contexts.extend(c for c in cells_ if c not in contexts)
-    complete = [c for c in contexts if all(c in per_cell[k] for k in corners)]
-    excluded = len(contexts) - len(complete)
-    if not complete:
-        return None
-    frames = {k: [per_cell[k][c] for c in complete] for k in corners}
-    seeds = _seeds_per_cell(f for fs in frames.values() for f in fs)
-    factor = f"{a.key}*{b.key}"
-    diffs = _paired_contrasts(
-        [[per_cell[k][c] for k in corners] for c in complete], list(corners.values())
-    )
-    if diffs is not None:
-        est, se, dof = _paired(diffs)
-        return _contrast(
-            resp, factor, level, base, est, se, dof, len(diffs), "paired", seeds, excluded
-        )
-    groups = {k: np.concatenate([f["_y"].to_numpy(float) for f in fs]) for k, fs in frames.items()}
-    est = float(sum(w * groups[k].mean() for k, w in corners.items()))
-    if abs(est) <= _tol(np.concatenate(list(groups.values()))):
-        est = 0.0
-    se, dof = _welch_terms(list(groups.values()))
-    n = sum(len(g) for g in groups.values())
-    return _contrast(resp, factor, level, base, est, se, dof, n, "welch", seeds, excluded)
-
-
-def _paired_contrasts(
-    contexts: Sequence[Sequence[pd.DataFrame]], weights: Sequence[float]
-) -> list[float] | None:
-    """Per (context, seed): the weighted sum of the cells' values; None where a cell of a
-    context lacks a seed that another has, or has a seed twice (not pairable)."""
-    out: list[float] = []
-    for frames in contexts:
-        by = [_by_seed(f) for f in frames]
-        seeds = set(by[0]) if by[0] is not None else None
-        if seeds is None or any(x is None or set(x) != seeds for x in by):
-            return None
-        out.extend(
-            sum(w * x[s] for w, x in zip(weights, by, strict=True) if x is not None)
-            for s in sorted(seeds)
-        )
-    return out
-
-
-def interaction_cells(
-    df: pd.DataFrame, a: Factor, b: Factor, response: Response
-) -> dict[tuple[Any, Any], Interval]:
-    """Mean and 95% interval per (a-level, b-level), pooled over other factors and seeds."""
-    data = _display(df, response)
-    out: dict[tuple[Any, Any], Interval] = {}
-    for av in a.levels:
-        for bv in b.levels:
-            ys = data[(data[a.key] == av) & (data[b.key] == bv)]["_y"]
-            if len(ys):
-                out[(av, bv)] = t_interval(ys.astype(float))
-    return out
-
-
-# --------------------------------------------------------------------------- Optuna
-
-
-def fmt_value(value: Any) -> str:
-    """A parameter value as it reads in a sentence: 0.0021, 1e-05, 64, 'gap'."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return str(value)
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    return f"{float(value):.3g}"
-
-
-def _edge_warning(key: str, value: Any, rng: Range | Sequence[Any]) -> str | None:
-    """A warning where `value` is in the outer 5% of a numeric range, or is the first or
-    last of >= 3 categorical choices. A `Range`, or a plain 2-tuple of numbers (linear),
-    is a numeric range; any other sequence (e.g. a list) holds categorical choices."""
-    numeric = isinstance(rng, Range) or (
-        type(rng) is tuple
-        and len(rng) == 2
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)
-    )
-    if numeric:
-        r = rng if isinstance(rng, Range) else Range(float(rng[0]), float(rng[1]))
-        lo, hi, x = float(r.low), float(r.high), float(value)
-        if r.log:
-            if min(lo, hi, x) <= 0:
-                return None
-            lo, hi, x = math.log(lo), math.log(hi), math.log(x)
-        if hi <= lo:
-            return None
-        u = (x - lo) / (hi - lo)
-        span = f"[{fmt_value(r.low)}, {fmt_value(r.high)}]"
-        scale = " (log scale)" if r.log else ""
-        if u >= 1.0 - EDGE:
-            return f"{key} = {fmt_value(value)} is at the top of its range {span}{scale}"
-        if u <= EDGE:
-            return f"{key} = {fmt_value(value)} is at the bottom of its range {span}{scale}"
-        return None
-    choices = list(rng)
-    if len(choices) < 3:
-        return None
-    shown = "(" + ", ".join(fmt_value(c) for c in choices) + ")"
-    if value == choices[0]:
-        return f"{key} = {fmt_value(value)} is the first of its choices {shown}"
-    if value == choices[-1]:
-        return f"{key} = {fmt_value(value)} is the last of its choices {shown}"
-    return None
-
-
-def best_nuisance(
-    df: pd.DataFrame,
-    scientific: Sequence[str],
-    nuisance: Sequence[str],
-    val: str,
-    test: str,
-    ranges: Mapping[str, Range | Sequence[Any]],
-    scale: float = 1.0,
-) -> list[ScientificRow]:
-    """For each scientific value, the nuisance setting with the best mean `val` over seeds.
-
-    Runs with equal nuisance values form one setting; the setting's mean over its seeds
-    decides (never its best seed; ties go to the setting seen first). Reports that
-    setting's val and test intervals (times `scale`), the trials of the scientific
-    value, and edge warnings: `ranges` maps a nuisance key to a `Range` (numeric, with
-    its log flag; a plain (low, high) tuple of numbers is a linear range) or to a list
-    (or other tuple) of categorical choices.
-    Rows are sorted by scientific value (first-seen order where values do not sort).
-    """
-    data = df[df[val].notna()]
-    rows: list[ScientificRow] = []
-    for sci, group in _sorted_if_possible(_groups(data, list(scientific))):
-        best: tuple[float, tuple[Any, ...], pd.DataFrame] | None = None
-        for setting, runs in _groups(group, list(nuisance)):
-            mean_val = float(runs[val].astype(float).mean())
-            if best is None or mean_val > best[0]:
-                best = (mean_val, setting, runs)
-        assert best is not None
-        _, setting, runs = best
-        chosen = {k: _plain(v) for k, v in zip(nuisance, setting, strict=True)}
-        warnings = [
-            w
-            for k, v in chosen.items()
-            if k in ranges and (w := _edge_warning(k, v, ranges[k])) is not None
-        ]
-        rows.append(
-            ScientificRow(
-                scientific={k: _plain(v) for k, v in zip(scientific, sci, strict=True)},
-                nuisance=chosen,
-                val=t_interval(runs[val].astype(float) * scale),
-                test=t_interval(runs[test].dropna().astype(float) * scale),
-                trials=len(df[_match(df, scientific, sci)]),
-                edge_warnings=warnings,
-            )
-        )
-    return rows
-
-
-def _sorted_if_possible(
-    groups: list[tuple[tuple[Any, ...], pd.DataFrame]],
-) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
-    """Groups sorted by key; in first-seen order where keys of mixed types do not compare."""
-    try:
-        return sorted(groups, key=lambda g: g[0])
-    except TypeError:
-        return groups
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, so values print and compare plainly."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _match(df: pd.DataFrame, keys: Sequence[str], values: tuple[Any, ...]) -> pd.Series:
-    mask = pd.Series(True, index=df.index)
-    for k, v in zip(keys, values, strict=True):
-        mask &= df[k] == v
-    return mask
 
 
 # --------------------------------------------------------------------------- Pareto
