@@ -20,14 +20,14 @@ from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
-from matplotlib.axis import Axis
+from matplotlib.axis import Axis, XAxis
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator
+from matplotlib.ticker import AutoLocator, FixedLocator, MaxNLocator
 
 from ablate.report.model import Interval, Report, Response, level_label
 
@@ -134,13 +134,26 @@ def tick_labels(axis: Axis) -> list[str]:
     return [t for v, t in zip(every, texts, strict=True) if t and lo - slack <= v <= hi + slack]
 
 
+TICKS = {"x": 8, "y": 6}  # at most about this many labelled ticks on a numeric axis (+1)
+
+
 def freeze_ticks(axis: Axis) -> None:
-    """Fix the axis' major tick positions as they are now (limits final, report style on):
-    the default locator picks how many ticks fit from the *current* rcParams' label size,
-    so a figure drawn outside `style()` would otherwise get other ticks than it was laid
-    out for."""
-    if not isinstance(axis.get_major_locator(), FixedLocator):
-        axis.set_major_locator(FixedLocator([float(v) for v in axis.get_majorticklocs()]))
+    """Fix the axis' major tick positions as they are now (limits final, report style on),
+    keeping only those inside the view: the default locator picks how many ticks fit from
+    the *current* rcParams' label size, so a figure drawn outside `style()` would otherwise
+    get other ticks than it was laid out for; and every tick is a handful of artists to
+    build and draw. A linear axis gets at most `TICKS[x or y]` + 1 round-numbered ticks."""
+    locator = axis.get_major_locator()
+    if isinstance(locator, FixedLocator):
+        return
+    if type(locator) is AutoLocator:
+        nbins = TICKS["x" if isinstance(axis, XAxis) else "y"]
+        axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+    lo, hi = sorted(axis.get_view_interval())
+    slack = 1e-9 * (hi - lo)
+    locs = [float(v) for v in axis.get_majorticklocs() if lo - slack <= v <= hi + slack]
+    if locs:
+        axis.set_major_locator(FixedLocator(locs))
 
 
 def _tick_extent(axis: Axis, across: bool) -> float:
@@ -311,7 +324,7 @@ def report_config(report: Report, values: dict[str, Any]) -> str | None:
     """The configuration label of a run's factor values (None if it is no design point)."""
     cached = _CONFIG_INDEX.get(id(report))
     if cached is None or cached[0] is not report:
-        if len(_CONFIG_INDEX) > 8:
+        if len(_CONFIG_INDEX) >= 2:  # keep few reports alive
             _CONFIG_INDEX.clear()
         index: dict[tuple[str, ...], str] = {}
         for config, point in report.config_factors.items():
