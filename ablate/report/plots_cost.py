@@ -7,12 +7,13 @@ import math
 from typing import Any
 
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
-from ablate.report.model import Interval, Report, Response
+from ablate.report.model import Report, Response
 from ablate.report.plots_base import (
     INK,
     axis_label,
@@ -58,22 +59,35 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
         positive = [x for x in xs if x > 0]
         if positive and max(positive) / min(positive) > LOG_SPAN and len(positive) == len(xs):
             ax.set_xscale("log")
+        # the 95% intervals of all configurations as one collection, under the points
+        bars: list[list[tuple[float, float]]] = []
+        bar_colours: list[str] = []
         for config, c, r in rows:
             colour = config_color(report, config)
-            ax.errorbar(
-                c.mean,
-                r.mean,
-                xerr=_err(c),
-                yerr=_err(r),
-                color=colour,
-                lw=1,
-                capsize=0,
+            if has_interval(c):
+                assert c.lo is not None and c.hi is not None
+                bars.append([(c.lo, r.mean), (c.hi, r.mean)])
+                bar_colours.append(colour)
+            if has_interval(r):
+                assert r.lo is not None and r.hi is not None
+                bars.append([(c.mean, r.lo), (c.mean, r.hi)])
+                bar_colours.append(colour)
+            ax.plot(
+                [c.mean],
+                [r.mean],
+                ls="",
                 marker=config_marker(report, config),
                 ms=6,
+                color=colour,
                 mfc=colour,
                 mec="white",
                 zorder=3,
             )
+        if bars:
+            ax.add_collection(
+                LineCollection(bars, colors=bar_colours, linewidths=1, zorder=2.9), autolim=True
+            )
+            ax.autoscale_view()
         front = pareto_front([(c.mean, sign * r.mean) for _, c, r in rows])
         fx = [rows[i][1].mean for i in front]
         fy = [rows[i][2].mean for i in front]
@@ -93,13 +107,6 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
             [(c.mean, r.mean) for _, c, r in rows],
         )
     return fig
-
-
-def _err(iv: Interval) -> list[list[float]] | None:
-    """Asymmetric error-bar lengths of an interval; None where there is none (n = 1)."""
-    if iv.lo is None or iv.hi is None or not has_interval(iv):
-        return None
-    return [[iv.mean - iv.lo], [iv.hi - iv.mean]]
 
 
 # label offsets in points, tried in order: right-below, right-above, left-below, ...
