@@ -476,3 +476,12 @@ def test_full_factorial_stays_readable_and_small(monkeypatch: pytest.MonkeyPatch
     faith = texts(plots.faith_curves_plot(report, "gradcam"))
     assert "random order (range)" in faith
     assert "stride=1 kernel=3x3 head=GAP depth=2" not in faith  # no 36-entry legend
+
+
+def test_every_level_of_full_yaml_has_its_own_colour() -> None:
+    """full.yaml varies four factors with 10 levels in all: no two may share a colour,
+    or the reader cannot tell depth 2 from stride 1 in a legend."""
+    colours = plots.level_colors(make_report(full=True))
+    flat = [c for levels in colours.values() for c in levels.values()]
+    assert len(flat) == 10
+    assert len(set(flat)) == len(flat)

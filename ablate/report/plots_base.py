@@ -32,7 +32,23 @@ from matplotlib.ticker import AutoLocator, FixedLocator, MaxNLocator
 from ablate.report.model import Interval, Report, Response, level_label
 
 # Okabe & Ito (2008), colour-blind safe; black is kept for means and intervals
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+# Okabe-Ito, then Paul Tol's muted scheme: 13 colours, so the 10 levels of full.yaml's
+# four factors each get their own
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#332288",
+    "#117733",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#AA4499",
+)
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 INK = "#222222"  # means, intervals, text
 GRID = "#e5e5e5"
