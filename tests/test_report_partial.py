@@ -26,16 +26,13 @@ seeds: 2
 """
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def make_store(tmp_path: Path, uri: str) -> None:
     """One finished run, one running, two design points not started."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     space_file = tmp_path / "partial.yaml"
     space_file.write_text(SPACE)
     space = load_space(space_file)
     points = expand(space)
-    tracker = Tracker(resolve_tracking_uri(None, {}))
+    tracker = Tracker(uri)
     parent, _ = tracker.start_parent(
         space.experiment,
         sweep_id(points),
@@ -50,6 +47,13 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tracker.log_metrics(done, {"test_acc": 0.44, "best_val_acc": 0.45, "train_seconds": 3.0})
     tracker.end(done, "finished")
     tracker.start_child(parent, points[1].config, points[1].label)  # still RUNNING
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    make_store(tmp_path, resolve_tracking_uri(None, {}))
     return tmp_path
 
 
@@ -79,3 +83,19 @@ def test_running_sweep_shows_done_running_and_missing(store: Path) -> None:
 )
 def test_passwords_are_masked(uri: str, shown: str) -> None:
     assert mask_password(uri) == shown
+
+
+@pytest.mark.servers
+def test_report_from_a_tracking_server(
+    mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everything is read through MLflow: a sweep recorded on a server reports from here."""
+    monkeypatch.chdir(tmp_path)
+    make_store(tmp_path, mlflow_server)
+    out = tmp_path / "remote.html"
+    result = CliRunner().invoke(
+        app, ["report", "partial <b>&", "--tracking-uri", mlflow_server, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 run(s) still running" in out.read_text()
+    assert not (tmp_path / "mlflow.db").exists()  # nothing read from, or made, locally
