@@ -57,16 +57,27 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(getattr(e, "exit_code", 2))
 
 
+SeedsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seeds", min=1, help="kind: grid only: run seeds 0..N-1 of every point (overrides seeds:)"
+    ),
+]
+
+
 def _overrides(
     sets: list[str],
     max_epochs: int | None,
     data: str | None,
     accelerator: str | None,
     experiment: str | None,
+    seeds: int | None = None,
 ) -> dict[str, Any]:
     from ablate.spaces import parse_override
 
     out: dict[str, Any] = dict(parse_override(s) for s in sets)
+    if seeds is not None:
+        out["seeds"] = seeds
     if max_epochs is not None:
         out["train.max_epochs"] = max_epochs
     if data is not None:
@@ -87,6 +98,7 @@ def run(
         bool, typer.Option("--dry-run", help="print the expanded points and exit")
     ] = False,
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", min=1)] = None,
+    seeds: SeedsOpt = None,
     data: DataOpt = None,
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="auto, cpu, gpu")] = None,
     experiment: Annotated[
@@ -109,12 +121,15 @@ def run(
             "--stale-after", min=1, help="seconds without heartbeat before a run counts as dead"
         ),
     ] = 120.0,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="do not write the HTML report at the end")
+    ] = False,
 ) -> None:
     """Expand SPACE into runs, train each with Lightning, log each to MLflow."""
     from ablate.spaces import apply_overrides, expand, load_space
 
     try:
-        ov = _overrides(set_ or [], max_epochs, data, accelerator, experiment)
+        ov = _overrides(set_ or [], max_epochs, data, accelerator, experiment, seeds)
         if n_trials is not None:
             ov["n_trials"] = n_trials
         sp = load_space(space, ov)
@@ -157,8 +172,120 @@ def run(
         )
         raise typer.Exit(130) from None
     print_summary(outcomes)
+    if not no_report:
+        _report_after_run(opts.tracking_uri, sp.experiment)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
+
+
+def _report_after_run(tracking_uri: str, experiment: str) -> None:
+    """The sweep's report, or one line saying why there is none; never fails the run."""
+    from ablate.console import err_console
+    from ablate.report.build import ReportOptions, write_report
+
+    try:
+        result = write_report(ReportOptions(tracking_uri=tracking_uri, target=experiment))
+    except AblateError as e:
+        err_console.print(f"no report: {e}", soft_wrap=True)
+        return
+    except Exception as e:  # a report bug must not turn a finished sweep into a failed command
+        err_console.print(
+            f"no report: {type(e).__name__}: {e} (the runs are recorded; "
+            f"`ablate report {shlex.quote(experiment)}` tries again)",
+            soft_wrap=True,
+        )
+        return
+    print(f"Report: {result.html} (ablate report {shlex.quote(experiment)} rebuilds it)")
+
+
+@app.command()
+def report(
+    experiment: Annotated[
+        str | None,
+        typer.Argument(help="experiment name or space YAML; default: the newest sweep"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file; default reports/<experiment>.html")
+    ] = None,
+    tracking_uri: TrackingOpt = None,
+    ui_url: Annotated[
+        str | None,
+        typer.Option(
+            "--ui-url", help="MLflow UI address to link runs to, e.g. http://127.0.0.1:5000"
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="levels effects are measured against, e.g. stride=2,kernel=3; default: the "
+            "first level of each factor",
+        ),
+    ] = None,
+    interaction: Annotated[
+        str | None,
+        typer.Option(
+            "--interaction", help="two factors for the interaction plot, e.g. stride,head"
+        ),
+    ] = None,
+) -> None:
+    """One self-contained HTML page: effects with intervals over seeds, findings, curves,
+    cost, confusion matrices and the same test images explained by every configuration."""
+    from ablate.console import quiet_libraries
+    from ablate.report.build import ReportOptions, write_report
+    from ablate.tracking import resolve_tracking_uri
+
+    quiet_libraries()
+    try:
+        opts = ReportOptions(
+            tracking_uri=resolve_tracking_uri(tracking_uri, os.environ),
+            target=experiment,
+            out=out,
+            ui_url=ui_url,
+            baseline=_pairs("--baseline", baseline),
+            interaction=_two("--interaction", interaction),
+        )
+        result = write_report(opts)
+    except AblateError as e:
+        _fail(e)
+        return
+    r = result.report
+    finished = sum(1 for run in r.runs if run.state == "finished")
+    print(
+        f"{result.html}  ({result.size_bytes / 1e6:.1f} MB, {finished} finished runs of "
+        f"'{r.provenance.experiment}', built in {result.seconds:.1f} s)"
+    )
+    print(f"also {result.runs_csv} and {result.effects_csv}")
+    for line in r.findings:
+        print(f"  - {line}")
+
+
+def _pairs(flag: str, text: str | None) -> dict[str, str]:
+    """'stride=2,kernel=3' -> {'stride': '2', 'kernel': '3'}."""
+    from ablate.errors import ConfigError
+
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise ConfigError(
+                f"{flag} {text!r}: give KEY=VALUE pairs separated by commas, e.g. stride=2."
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _two(flag: str, text: str | None) -> tuple[str, str] | None:
+    from ablate.errors import ConfigError
+
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise ConfigError(f"{flag} {text!r}: give two different factors, e.g. stride,head.")
+    return parts[0], parts[1]
 
 
 @app.command()
@@ -166,6 +293,7 @@ def status(
     space: Annotated[Path, typer.Argument(help="search space YAML of the sweep")],
     data: DataOpt = None,
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", min=1)] = None,
+    seeds: SeedsOpt = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="the same overrides as the run")
     ] = None,
@@ -180,7 +308,7 @@ def status(
 
     quiet_libraries()
     try:
-        sp = load_space(space, _overrides(set_ or [], max_epochs, data, None, None))
+        sp = load_space(space, _overrides(set_ or [], max_epochs, data, None, None, seeds))
         print_status(sp, sweep_status(sp, resolve_tracking_uri(tracking_uri, os.environ), storage))
     except USER_ERRORS as e:
         _fail(e)

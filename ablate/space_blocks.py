@@ -44,6 +44,13 @@ class Space:
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific blocks (optuna)
 
+    def design(self) -> str:
+        """The design after command-line overrides, as JSON for the parent run: what
+        `ablate report` expects to find (a factor pinned by --set has one value)."""
+        return json.dumps(
+            {"kind": self.kind, "grid": self.grid, "seeds": list(self.seeds)}, default=str
+        )
+
 
 # ---------------------------------------------------------------------- errors
 
@@ -207,11 +214,20 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
     base = {s: dict(v) for s, v in space.base.items()}
     grid = dict(space.grid)
     experiment = space.experiment
+    seeds = space.seeds
     for key, value in overrides.items():
         if key == "n_trials":
             raise ConfigError(f"{space.path}: --n-trials applies to kind: optuna spaces only.")
         if key == "experiment":
             experiment = str(value)
+            continue
+        if key == "seeds":
+            if space.kind != "grid":
+                raise ConfigError(
+                    f"{space.path}: --seeds applies to kind: grid spaces; an Optuna trial "
+                    "trains with the space's `seed:`."
+                )
+            seeds = parse_seeds(f"{space.path} (--seeds)", value)
             continue
         section, name = check_dotted(space.path, "--set ", key)
         if key in grid:
@@ -225,7 +241,7 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
         kind=space.kind,
         base=base,
         grid=grid,
-        seeds=space.seeds,
+        seeds=seeds,
         description=space.description,
         extra=space.extra,
     )

@@ -33,6 +33,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from torch import nn
 
+from ablate import hardware
 from ablate.config import RunConfig
 from ablate.liveness import is_stale, worker_id
 from ablate.states import RunState
@@ -103,6 +104,8 @@ class ChildRun:
     metrics: dict[str, float]
     params: dict[str, str]
     tags: dict[str, str]
+    start_time: float | None = None  # unix seconds
+    end_time: float | None = None  # None while it runs
 
     @property
     def settles(self) -> bool:
@@ -197,6 +200,7 @@ class Tracker:
                 "ablate.command": command[:5000],
                 "ablate.git_commit": git_commit(),
                 "ablate.space_file": str(space_file) if space_file else "",
+                "ablate.hardware": hardware.describe(),
                 "mlflow.note.content": str(summary.get("description", "")),
             },
         )
@@ -238,6 +242,8 @@ class Tracker:
                         metrics=dict(r.data.metrics),
                         params=dict(r.data.params),
                         tags=tags,
+                        start_time=r.info.start_time / 1000 if r.info.start_time else None,
+                        end_time=r.info.end_time / 1000 if r.info.end_time else None,
                     )
                 )
             token = page.token
@@ -258,6 +264,8 @@ class Tracker:
                 "ablate.state": RunState.RUNNING.value,
                 "ablate.heartbeat": f"{time.time():.0f}",
                 "ablate.worker": worker_id(),  # host:pid:boot, see ablate.liveness
+                "ablate.hardware": hardware.describe(),
+                "ablate.accelerator": hardware.accelerator(cfg.train.accelerator),
                 **extra_tags,
             },
         )
@@ -344,3 +352,75 @@ class Tracker:
         except mlflow.exceptions.MlflowException:
             return False
         return True
+
+    # ------------------------------------------------------- reading (ablate report)
+    def sweeps(self, experiment: str | None = None) -> list[SweepRun]:
+        """Parent runs of sweeps, newest first; of one experiment, or of every one."""
+        if experiment is None:
+            exps = list(self.client.search_experiments())
+        else:
+            exp = self.client.get_experiment_by_name(experiment)
+            exps = [] if exp is None or exp.lifecycle_stage == "deleted" else [exp]
+        if not exps:
+            return []
+        names = {e.experiment_id: e.name for e in exps}
+        runs = self.client.search_runs(
+            list(names),
+            filter_string="tags.`ablate.role` = 'sweep'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1000,
+        )
+        return [
+            SweepRun(
+                run_id=r.info.run_id,
+                experiment=names[r.info.experiment_id],
+                experiment_id=r.info.experiment_id,
+                status=r.info.status,
+                start_time=r.info.start_time / 1000 if r.info.start_time else None,
+                end_time=r.info.end_time / 1000 if r.info.end_time else None,
+                params=dict(r.data.params),
+                tags=dict(r.data.tags),
+            )
+            for r in runs
+        ]
+
+    def experiment_names(self) -> list[str]:
+        return sorted(e.name for e in self.client.search_experiments())
+
+    def run_times(self, run_id: str) -> tuple[float | None, float | None]:
+        """Start and end of a run in unix seconds (end None while it runs)."""
+        info = self.client.get_run(run_id).info
+        start = info.start_time / 1000 if info.start_time else None
+        return start, (info.end_time / 1000 if info.end_time else None)
+
+    def metric_history(self, run_id: str, key: str) -> list[float]:
+        """A metric's values in step order (our curves are stepped by epoch)."""
+        history = sorted(self.client.get_metric_history(run_id, key), key=lambda m: m.step)
+        return [m.value for m in history]
+
+    def download(self, run_id: str, artifact: str, dst: Path) -> Path | None:
+        """Fetch one artifact of a run into `dst`; None when the run does not have it."""
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact, dst_path=str(dst), tracking_uri=self.uri
+            )
+        except (mlflow.exceptions.MlflowException, OSError):
+            return None
+        return Path(local)
+
+    def log_file(self, run_id: str, path: Path, prefix: str) -> None:
+        self.client.log_artifact(run_id, str(path), prefix or None)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """A sweep's parent run, as `ablate report` reads it."""
+
+    run_id: str
+    experiment: str
+    experiment_id: str
+    status: str
+    start_time: float | None
+    end_time: float | None
+    params: dict[str, str]
+    tags: dict[str, str]

@@ -129,13 +129,15 @@ def auc(curves: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
 
 def deletion_insertion(
     model: nn.Module, x: torch.Tensor, targets: torch.Tensor, order_maps: torch.Tensor, steps: int
-) -> dict[str, float]:
-    """Mean deletion and insertion AUC over the images."""
-    out = {}
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Mean deletion and insertion AUC over the images, and the mean curves themselves
+    (target-class probability per step, keys "deletion" and "insertion")."""
+    aucs, means = {}, {}
     for mode in ("deletion", "insertion"):
         curves, fractions = perturbation_curves(model, x, targets, order_maps, steps, mode)
-        out[f"{mode}_auc"] = auc(curves, fractions).mean().item()
-    return out
+        aucs[f"{mode}_auc"] = auc(curves, fractions).mean().item()
+        means[mode] = [round(v, 5) for v in curves.mean(dim=0).tolist()]
+    return aucs, means
 
 
 def random_order(shape: Sequence[int], seed: int = METRIC_SEED) -> torch.Tensor:
@@ -240,19 +242,23 @@ def faithfulness(
     maps: Mapping[str, torch.Tensor],
     cfg: ExplainConfig,
     mean: tuple[float, float, float] = CIFAR_MEAN,
-) -> tuple[dict[str, float], dict[str, bool]]:
+) -> tuple[dict[str, float], dict[str, bool], dict[str, dict[str, list[float]]]]:
     """All metrics for the raw maps of each method on images x: `xai.<method>.<metric>` keys
-    (plus `metrics_seconds`, the time they took), and flags `xai.<method>.sanity_failed`.
+    (plus `metrics_seconds`, the time they took), flags `xai.<method>.sanity_failed`, and
+    the mean deletion/insertion curves per method and for the random order ("random"),
+    each over `cfg.metric_steps + 1` equal fractions of the pixels from 0 to 1.
     The random-order baseline is computed once and reported under every method."""
     metrics: dict[str, float] = {}
     flags: dict[str, bool] = {}
     rand = random_order((x.shape[0], *x.shape[-2:]))
-    baseline = deletion_insertion(model, x, targets, rand, cfg.metric_steps)
+    baseline, random_curves = deletion_insertion(model, x, targets, rand, cfg.metric_steps)
+    curves = {"random": random_curves}
     random_model = randomized_copy(model)
     for method, raw in maps.items():
         started = time.perf_counter()
         key = f"xai.{method}."
-        for name, value in deletion_insertion(model, x, targets, raw, cfg.metric_steps).items():
+        aucs, curves[method] = deletion_insertion(model, x, targets, raw, cfg.metric_steps)
+        for name, value in aucs.items():
             metrics[key + name] = value
             metrics[key + name + "_random"] = baseline[name]
         random_maps = METHODS[method](random_model, x, targets, cfg, mean=mean)
@@ -265,4 +271,4 @@ def faithfulness(
                 model, x, targets, method, cfg, mean
             )
         metrics[key + "metrics_seconds"] = time.perf_counter() - started
-    return metrics, flags
+    return metrics, flags, curves

@@ -155,9 +155,12 @@ def explain_run(
     maps, seconds = _timed_maps(model, x, targets, methods, cfg, mean)
     metrics = {f"xai.{m}.seconds": s for m, s in seconds.items()}
     flags: dict[str, bool] = {}
+    curves: dict[str, dict[str, list[float]]] = {}
     if cfg.metrics and n_probe:
         probe_maps = {m: v[:n_probe] for m, v in maps.items()}
-        more, flags = faithfulness(model, x[:n_probe], targets[:n_probe], probe_maps, cfg, mean)
+        more, flags, curves = faithfulness(
+            model, x[:n_probe], targets[:n_probe], probe_maps, cfg, mean
+        )
         metrics.update(more)
 
     probs, targets = probs.cpu(), targets.cpu()
@@ -216,6 +219,7 @@ def explain_run(
     summary = {
         "metrics": metrics,
         "flags": flags,
+        "curves": curves,  # mean deletion/insertion curves per method and for "random"
         "skipped": skipped,
         "n_probe": n_probe,
         "n_mistakes": len(x) - n_probe,

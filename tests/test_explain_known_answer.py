@@ -162,7 +162,7 @@ def test_deletion_and_insertion_beat_random_order(ka: KnownAnswer) -> None:
     x = ka.x[:METRIC_IMAGES]
     targets = ka.model(x).argmax(1)
     maps = {m: METHODS[m](ka.model, x, targets, CFG) for m in CHECKED}
-    metrics, flags = faithfulness(ka.model, x, targets, maps, CFG)
+    metrics, flags, curves = faithfulness(ka.model, x, targets, maps, CFG)
     for name in maps:
         k = f"xai.{name}."
         print(
@@ -178,6 +178,13 @@ def test_deletion_and_insertion_beat_random_order(ka: KnownAnswer) -> None:
         # package's own flag threshold (0.5) leaves a wide margin.
         assert metrics[k + "sanity_spearman"] < SANITY_MAX_ABS_RHO
         assert flags[k + "sanity_failed"] is False
+        # the stored mean curves are the ones the AUCs were computed from
+        for mode in ("deletion", "insertion"):
+            fractions = torch.linspace(0, 1, len(curves[name][mode]))
+            area = torch.trapezoid(torch.tensor(curves[name][mode]), fractions).item()
+            assert area == pytest.approx(metrics[k + f"{mode}_auc"], abs=2e-3)
+            random_area = torch.trapezoid(torch.tensor(curves["random"][mode]), fractions).item()
+            assert random_area == pytest.approx(metrics[k + f"{mode}_auc_random"], abs=2e-3)
 
 
 if __name__ == "__main__":

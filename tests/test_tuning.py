@@ -156,7 +156,11 @@ def test_pruned_trials_are_recorded_and_rerun_resumes(
     }
     space = tmp_path / "prune.yaml"
     space.write_text(yaml.safe_dump(doc))
-    run_cli(tmp_path, space)
+    out = run_cli(tmp_path, space)
+    # the report of an Optuna sweep: Optuna's own plots over the trials MLflow recorded
+    assert "Report: reports/prune.html" in out
+    page = (tmp_path / "reports" / "prune.html").read_text()
+    assert 'id="optuna"' in page and "estimates" in page
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     parents, children = sweep_runs(client, "prune")
     assert len(parents) == 1 and len(children) == 6
@@ -190,7 +194,7 @@ def test_scientific_points_each_get_their_best_nuisance(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    run_cli(
+    out = run_cli(
         tmp_path,
         ROOT / "search_spaces" / "strides_tuned_lr.yaml",
         "--n-trials", "2", "--max-epochs", "1",
@@ -202,6 +206,13 @@ def test_scientific_points_each_get_their_best_nuisance(
     local = client.download_artifacts(parent.info.run_id, "best.json", str(tmp_path))
     best = json.loads(Path(local).read_text())
     assert best["metric"] == "best_val_acc"
+    # the report chooses each stride's best nuisance setting the same way
+    assert "Report: reports/strides_tuned_lr.html" in out
+    page = (tmp_path / "reports" / "strides_tuned_lr.html").read_text()
+    assert 'id="optuna"' in page
+    for point in best["points"].values():
+        lr = point["best_params"]["train.lr"]
+        assert f"{lr:.3g}" in page, f"best lr {lr} of a stride is not on the page"
     assert set(best["points"]) == {"stride=1 seed=0", "stride=2 seed=0", "stride=3 seed=0"}
     for b in best["points"].values():
         assert set(b["best_params"]) == {"train.lr", "train.weight_decay"}

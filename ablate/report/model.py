@@ -124,7 +124,8 @@ class RunRow:
     factors: dict[str, Any]  # Factor.key -> value
     seed: int
     metrics: dict[str, float]  # final metrics, plus derived xai.*_vs_random
-    curves: dict[str, list[float]] = field(default_factory=dict)  # per epoch: train_loss, val_acc, ...
+    # per epoch: train_loss, train_acc, val_loss, val_acc
+    curves: dict[str, list[float]] = field(default_factory=dict)
     start_time: float | None = None  # unix seconds
     end_time: float | None = None
     url: str | None = None  # link into the MLflow UI when --ui-url is given
@@ -222,7 +223,8 @@ class Report:
     responses: list[Response]
     runs: list[RunRow]  # every child run, plus "missing" rows for design points not yet run
     cells: dict[str, dict[str, Interval]]  # response key -> config label -> interval over seeds
-    cell_values: dict[str, dict[str, list[float]]]  # response -> config -> seed values (display units)
+    # response -> config -> seed values (display units)
+    cell_values: dict[str, dict[str, list[float]]]
     config_factors: dict[str, dict[str, Any]]  # config label -> its factor values
     effects: list[Effect]  # main effects, every response
     interaction: tuple[str, str] | None  # the two factor keys of the interaction plot

@@ -36,6 +36,7 @@ class LocalGrid:
                 "space": self.space.path,
                 "points": len(self._points),
                 "seeds": list(self.space.seeds),
+                "design": self.space.design(),
                 "description": self.space.description,
             },
         )

@@ -81,7 +81,7 @@ def open_shared_parent(
         name=f"{space.experiment} sweep",
         space_file=Path(space.path),
         command=command,
-        summary={**summary, "storage": anchor.name},
+        summary={**summary, "design": space.design(), "storage": anchor.name},
     )
     anchor.study.set_user_attr(PARENT_ATTR, parent)
     return parent

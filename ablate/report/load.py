@@ -1,0 +1,215 @@
+"""Read one sweep back from MLflow for the report: the parent, its children, their
+curves, and the few artifacts the page needs, fetched concurrently.
+
+Everything comes through `ablate.tracking.Tracker`, so a report can be built on
+another machine against a tracking server.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ablate.errors import AblateError
+from ablate.tracking import ChildRun, SweepRun, Tracker
+
+CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
+CONFUSION = "confusion/confusion_matrix.csv"
+EXPLAIN_METRICS = "explain/metrics.json"
+MAPS = "explain/maps.npz"
+WORKERS = 8  # concurrent reads from the store
+
+T = TypeVar("T")
+
+
+class ReportError(AblateError):
+    """The report cannot be built: unknown experiment, no finished run, no store."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the sweep set out to run: factor levels in file order, seeds, kind."""
+
+    kind: str  # grid | optuna
+    grid: dict[str, list[Any]]  # factor (or scientific) key -> levels
+    seeds: list[int]
+    nuisance: dict[str, Any]  # optuna: key -> ablate.optuna_spaces.Dist
+    metric: str  # optuna: the metric trials optimise
+    direction: str
+    space_text: str  # the space file as logged on the parent ("" if absent)
+
+
+@dataclass(frozen=True)
+class SweepData:
+    sweep: SweepRun
+    design: Design
+    children: list[ChildRun]
+
+
+def check_store(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast with one line when the store is not there, instead of MLflow creating an
+    empty sqlite file or retrying an unreachable server for minutes."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise ReportError(
+                f"no tracking store at {path}: run `ablate run SPACE` here first, or pass "
+                "--tracking-uri (or set MLFLOW_TRACKING_URI)."
+            )
+    elif uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+                pass
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise ReportError(
+                f"cannot reach the tracking server {mask_password(uri)} ({e}); "
+                "check the URL and that `mlflow server` is running."
+            ) from None
+
+
+def mask_password(uri: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:***@host/db."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or "@" not in rest:
+        return uri
+    cred, _, host = rest.rpartition("@")
+    user, colon, _ = cred.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def find_sweep(tracker: Tracker, target: str | None) -> SweepRun:
+    """The newest sweep of an experiment, of the experiment a space file names, or
+    (target None) the newest sweep in the store."""
+    experiment = target
+    if target is not None and target.endswith((".yaml", ".yml")) and Path(target).is_file():
+        from ablate.spaces import load_space
+
+        experiment = load_space(target).experiment
+    sweeps = tracker.sweeps(experiment)
+    if sweeps:
+        return sweeps[0]
+    if experiment is None:
+        raise ReportError(
+            f"no sweep in {mask_password(tracker.uri)}: run `ablate run SPACE` first."
+        )
+    known = [n for n in tracker.experiment_names() if n != "Default"]
+    if experiment in known:
+        raise ReportError(f"experiment '{experiment}' has no sweep: run `ablate run SPACE` first.")
+    raise ReportError(
+        f"unknown experiment '{experiment}' in {mask_password(tracker.uri)}; "
+        f"experiments there: {', '.join(known) or 'none'}."
+    )
+
+
+def _design(tracker: Tracker, sweep: SweepRun, tmp: Path) -> Design:
+    space_text = ""
+    space_path = None
+    name = Path(sweep.tags.get("ablate.space_file", "") or "space.yaml").name
+    local = tracker.download(sweep.run_id, f"space/{name}", tmp)
+    if local is not None:
+        space_text = local.read_text(errors="replace")
+        space_path = local
+    logged = json.loads(sweep.params["design"]) if "design" in sweep.params else None
+    space = None
+    if space_path is not None:
+        from ablate.spaces import load_space
+
+        try:
+            space = load_space(space_path)
+        except AblateError:
+            space = None  # a file this version no longer reads: the logged design suffices
+    nuisance: dict[str, Any] = {}
+    metric, direction = "best_val_acc", "maximize"
+    if space is not None and space.kind == "optuna":
+        from ablate.optuna_spaces import spec_of
+
+        spec = spec_of(space)
+        nuisance, metric, direction = dict(spec.params), spec.metric, spec.direction
+    if logged is not None:
+        return Design(
+            logged["kind"],
+            logged["grid"],
+            list(logged["seeds"]),
+            nuisance,
+            metric,
+            direction,
+            space_text,
+        )
+    if space is not None:
+        return Design(
+            space.kind,
+            dict(space.grid),
+            list(space.seeds),
+            nuisance,
+            metric,
+            direction,
+            space_text,
+        )
+    return Design("grid", {}, [], {}, metric, direction, space_text)
+
+
+def load_sweep(tracker: Tracker, target: str | None) -> SweepData:
+    sweep = find_sweep(tracker, target)
+    children = tracker.children(sweep.run_id)
+    if not any(c.state == "finished" for c in children):
+        states = sorted({c.state or c.status.lower() for c in children})
+        raise ReportError(
+            f"experiment '{sweep.experiment}' has no finished run yet "
+            f"({len(children)} runs{': ' + ', '.join(states) if states else ''}); "
+            "wait for one, or run `ablate run SPACE`."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        design = _design(tracker, sweep, Path(tmp))
+    return SweepData(sweep, design, children)
+
+
+def concurrently(fn: Callable[[str], T], run_ids: Iterable[str]) -> dict[str, T]:
+    """fn(run_id) for each run, WORKERS at a time (reads from the store are I/O-bound)."""
+    ids = list(dict.fromkeys(run_ids))
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return dict(zip(ids, pool.map(fn, ids), strict=True))
+
+
+def curves(tracker: Tracker, run_ids: Iterable[str]) -> dict[str, dict[str, list[float]]]:
+    """Per run, per-epoch train/val loss and accuracy."""
+
+    def one(rid: str) -> dict[str, list[float]]:
+        return {k: tracker.metric_history(rid, k) for k in CURVES}
+
+    return concurrently(one, run_ids)
+
+
+def artifacts(
+    tracker: Tracker, run_ids: Iterable[str], artifact: str, dst: Path
+) -> dict[str, Path | None]:
+    """Download one artifact of each run into dst/<run_id>/ (None where it is missing)."""
+
+    def one(rid: str) -> Path | None:
+        return tracker.download(rid, artifact, dst / rid)
+
+    return concurrently(one, run_ids)
+
+
+def read_confusion(path: Path) -> tuple[list[str], list[list[float]]]:
+    """`confusion/confusion_matrix.csv` -> (classes, counts with rows = true class)."""
+    lines = path.read_text().strip().splitlines()
+    classes = lines[0].split(",")[1:]
+    rows = [[float(v) for v in line.split(",")[1:]] for line in lines[1:]]
+    return classes, rows
+
+
+def read_json(path: Path | None) -> Mapping[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
