@@ -185,7 +185,7 @@ def _report_after_run(tracking_uri: str, experiment: str) -> None:
 
     try:
         result = write_report(ReportOptions(tracking_uri=tracking_uri, target=experiment))
-    except AblateError as e:
+    except USER_ERRORS as e:
         err_console.print(f"no report: {e}", soft_wrap=True)
         return
     except Exception as e:  # a report bug must not turn a finished sweep into a failed command
@@ -246,7 +246,7 @@ def report(
             interaction=_two("--interaction", interaction),
         )
         result = write_report(opts)
-    except AblateError as e:
+    except USER_ERRORS as e:
         _fail(e)
         return
     r = result.report

@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from test_report_page import HOSTILE, SECTIONS, render_rich, rich_report
 
+pytestmark = pytest.mark.e2e  # a real browser: end to end, not the fast lane
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
