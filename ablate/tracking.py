@@ -125,6 +125,8 @@ class ChildRun:
 
 
 def git_commit(cwd: Path | None = None) -> str:
+    """The commit of the ablate source that runs (its own checkout), "unknown" outside git."""
+    cwd = cwd or Path(__file__).resolve().parent
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
