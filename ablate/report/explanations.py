@@ -53,7 +53,13 @@ def gallery(
     if len(usable) > ONE_PER_CLASS_ABOVE:
         _, keep = np.unique(labels, return_index=True)
         rows = np.sort(keep)
-    methods = tuple(m for m in GALLERY_METHODS if any(m in maps[rid] for _, rid, _ in usable))
+    # a method gets its tab when any run has its maps, or says why it does not apply
+    # (CAM on flatten heads): such a column then reads "n/a" with the reason
+    methods = tuple(
+        m
+        for m in GALLERY_METHODS
+        if any(m in maps[rid] or m in skipped.get(rid, {}) for _, rid, _ in usable)
+    )
     images = first["images"][probe][rows]
     out_cols = []
     for config, rid, feature_map in usable:
