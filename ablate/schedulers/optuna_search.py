@@ -132,11 +132,7 @@ class OptunaSearch:
                 self.space,
                 self.sid,
                 self.opts.command,
-                {
-                    "space": self.space.path,
-                    "points": self.total,
-                    "description": self.space.description,
-                },
+                self.total,
             )
         print(
             f"Optuna sweep {self.parent}: {len(self.scientific)} scientific point(s) x "

@@ -67,10 +67,11 @@ def open_shared_parent(
     space: Space,
     sid: str,
     command: str,
-    summary: dict[str, object],
+    points: int,
 ) -> str:
     """The sweep's one parent run, shared by all workers through the anchor study's user
-    attributes: created by the first worker, reopened by the others. Call under the lock."""
+    attributes: created by the first worker, reopened by the others. Call under the lock.
+    `points`: how many runs the sweep plans (grid points, or trials in all)."""
     parent = anchor.study.user_attrs.get(PARENT_ATTR)
     if parent and tracker.run_exists(parent):
         tracker.reopen(parent)
@@ -81,7 +82,13 @@ def open_shared_parent(
         name=f"{space.experiment} sweep",
         space_file=Path(space.path),
         command=command,
-        summary={**summary, "design": space.design(), "storage": anchor.name},
+        summary={
+            "space": space.path,
+            "points": points,
+            "description": space.description,
+            "design": space.design(),
+            "storage": anchor.name,
+        },
     )
     anchor.study.set_user_attr(PARENT_ATTR, parent)
     return parent

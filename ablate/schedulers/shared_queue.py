@@ -64,11 +64,7 @@ class SharedQueue:
                 self.space,
                 self.sid,
                 self.opts.command,
-                {
-                    "space": self.space.path,
-                    "points": self.total,
-                    "description": self.space.description,
-                },
+                self.total,
             )
         return self.parent
 
