@@ -14,3 +14,8 @@ class DataError(LightningModulesError):
 
 class InvalidPointError(LightningModulesError):
     """A model config that cannot be built, e.g. a feature map shrinking below 1x1."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite. Not a user error of the whole sweep: only this
+    point fails (with the message as its reason), and the sweep goes on."""

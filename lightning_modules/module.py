@@ -12,11 +12,19 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from lightning_modules.config import RunSpec
 from lightning_modules.datamodule import augment_batch, to_float
+from lightning_modules.errors import TrainingDiverged
+
+# On an accelerator the host looks at the divergence flag every this many steps (and at
+# each epoch's end): the flag itself is updated on the device, so no step waits for it.
+DIVERGENCE_CHECK_STEPS = 50
 
 
 class Classifier(L.LightningModule):
     """Cross-entropy classifier. Batches arrive as uint8 images; conversion and
     augmentation happen on the device, per batch, in `on_after_batch_transfer`."""
+
+    bad_step: torch.Tensor
+    bad_loss: torch.Tensor
 
     def __init__(self, net: nn.Module, cfg: RunSpec) -> None:
         super().__init__()
@@ -30,6 +38,9 @@ class Classifier(L.LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes=n, average="micro")
         self.test_confusion = MulticlassConfusionMatrix(num_classes=n)
         self.confusion: torch.Tensor | None = None  # set at the end of testing
+        # the first training step whose loss was not finite (-1: none yet), and that loss
+        self.register_buffer("bad_step", torch.tensor(-1), persistent=False)
+        self.register_buffer("bad_loss", torch.tensor(0.0), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -52,11 +63,34 @@ class Classifier(L.LightningModule):
         x, y = batch
         logits = self(x)
         loss = self._loss(logits, y)
+        self._watch_divergence(loss, batch_idx)
         self.train_acc(logits, y)
         # on_epoch only: values accumulate on the device, no host sync per step
         self.log("train_loss", loss, on_step=False, on_epoch=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
+
+    def _watch_divergence(self, loss: torch.Tensor, batch_idx: int) -> None:
+        """Remember the first non-finite loss on the device; stop training once the host
+        sees it (every step on the CPU, where looking is free)."""
+        first = ~torch.isfinite(loss.detach()) & (self.bad_step < 0)
+        step = torch.full_like(self.bad_step, self.global_step)
+        self.bad_step = torch.where(first, step, self.bad_step)
+        self.bad_loss = torch.where(first, loss.detach().float(), self.bad_loss)
+        if self.device.type == "cpu" or batch_idx % DIVERGENCE_CHECK_STEPS == 0:
+            self.raise_if_diverged()
+
+    def raise_if_diverged(self) -> None:
+        step = int(self.bad_step)
+        if step >= 0:
+            per_epoch = max(1, int(self.trainer.num_training_batches))
+            raise TrainingDiverged(
+                f"diverged at epoch {step // per_epoch + 1}, step {step % per_epoch + 1} "
+                f"(loss {float(self.bad_loss)})"
+            )
+
+    def on_train_epoch_end(self) -> None:
+        self.raise_if_diverged()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch

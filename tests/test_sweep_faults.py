@@ -3,6 +3,7 @@ alone, Ctrl-C keeps what finished. Runs on the committed CIFAR-10 slice."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,32 @@ def test_a_crashing_point_fails_alone(tmp_path: Path, monkeypatch: pytest.Monkey
     code, out, client = sweep(tmp_path, {"model.stride": [1, 2, 3]})
     assert code == 0, out
     assert out.count("finished earlier") == 2
+
+
+def test_a_diverging_point_stops_at_its_first_nan_and_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: lr 1e6, plain SGD, no batch norm. The loss is NaN within a few
+    steps; the run used to train every epoch on NaN, then crash converting NaN. Now it
+    stops there, is failed with where it diverged, and the sweep goes on."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = ["run", str(ROOT / "search_spaces" / "smoke.yaml"), "--data", str(SLICE)]
+    args += ["--tracking-uri", uri, "--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    for kv in ("train.lr=1e6", "train.optimizer=sgd", "model.batch_norm=false"):
+        args += ["--set", kv]
+    result = CliRunner().invoke(app, [*args, "--set", "explain.enabled=false"])
+    assert result.exit_code == 1, result.output  # not every point finished
+    assert "Traceback" not in result.output and "point 2 of 2" in result.output
+    kids = the_sweep(MlflowClient(uri), "smoke")[1]
+    assert len(kids) == 2
+    for bad in kids:
+        assert bad.info.status == "FAILED" and bad.data.tags["ablate.state"] == "failed"
+        reason = bad.data.tags["ablate.fail_reason"]
+        assert re.fullmatch(
+            r"TrainingDiverged: diverged at epoch 1, step \d+ \(loss (nan|inf|-inf)\)", reason
+        ), reason
+        assert "train_acc" not in bad.data.metrics  # stopped inside the first epoch
 
 
 def test_ctrl_c_kills_the_current_run_and_keeps_the_finished_ones(
