@@ -18,7 +18,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,20 @@ class ChildRun:
     def is_dead(self, now: float, stale_after: float) -> bool:
         """Marked running, but its worker is gone: to be failed so that its point runs again."""
         return self._running() and is_stale(self.heartbeat, self.worker, now, stale_after)
+
+
+def _retry_locked(write: Callable[[], object], tries: int = 5, pause: float = 1.0) -> None:
+    """A write to a sqlite store that another writer holds (e.g. the heartbeat thread at
+    the moment of Ctrl-C or SIGTERM) fails with "database is locked": try it again a few
+    times rather than lose a run's final state. Other errors are raised at once."""
+    for attempt in range(tries):
+        try:
+            write()
+            return
+        except mlflow.exceptions.MlflowException as e:
+            if "database is locked" not in str(e) or attempt == tries - 1:
+                raise
+            time.sleep(pause)
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -301,7 +315,8 @@ class Tracker:
         return Path(self.client.download_artifacts(run_id, path, str(dst)))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        batch = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
+        _retry_locked(lambda: self.client.log_batch(run_id, tags=batch))
 
     def log_files(self, run_id: str, files: Iterable[Path], root: Path, prefix: str) -> None:
         """Log files keeping their path below `root`, under `prefix/`."""
@@ -332,7 +347,7 @@ class Tracker:
         self.set_tags(
             run_id, {"ablate.state": state.value, "ablate.heartbeat": f"{time.time():.0f}"}
         )
-        self.client.set_terminated(run_id, state.mlflow_status)
+        _retry_locked(lambda: self.client.set_terminated(run_id, state.mlflow_status))
 
     def skip(self, parent_id: str, cfg: RunConfig, label: str, reason: str) -> str:
         rid = self.start_child(parent_id, cfg, label, {"ablate.skip_reason": reason[:5000]})
