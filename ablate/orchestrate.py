@@ -12,13 +12,11 @@ resumes. `run_job` is the unit of work (train, test, log, explain one config).
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +31,7 @@ from ablate.jobs import (
     Settled,
     SweepOptions,
 )
+from ablate.signals import sigterm_as_interrupt
 from ablate.spaces import Point, Space
 from ablate.states import RunState
 from ablate.tracking import Tracker
@@ -112,23 +111,6 @@ def _run_and_record(
     if outcome.state is RunState.KILLED:
         raise KeyboardInterrupt
     return outcome
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler's stop, `kill`) ends the sweep exactly as Ctrl-C does."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def check_data_sources(points: Sequence[Point]) -> None:

@@ -33,7 +33,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from torch import nn
 
-from ablate import hardware
+from ablate import hardware, signals
 from ablate.config import RunConfig
 from ablate.liveness import is_stale, worker_id
 from ablate.states import RunState
@@ -84,7 +84,8 @@ class EpochLogger(MLFlowLogger):
         epoch = metrics.pop("epoch", None)
         if not metrics:
             return
-        super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
+        with signals.deferred():  # see ablate.signals
+            super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
 
     def log_hyperparams(self, params: Any) -> None:
         """Params are logged once, flattened, by `Tracker.start_child`."""
@@ -155,10 +156,32 @@ def git_commit(cwd: Path | None = None) -> str:
     return out.stdout.strip() or "unknown"
 
 
+def _deferring(name: str) -> Callable[..., Any]:
+    def write(self: MlflowClient, *args: Any, **kwargs: Any) -> Any:
+        with signals.deferred():
+            return getattr(MlflowClient, name)(self, *args, **kwargs)
+
+    write.__name__ = name
+    return write
+
+
+# The client's writes to the store's database: none is cut short by Ctrl-C.
+_DB_WRITES = (
+    "create_experiment",
+    "create_run",
+    "log_batch",
+    "set_tag",
+    "set_terminated",
+    "update_run",
+    "restore_experiment",
+)
+_Client = type("_Client", (MlflowClient,), {name: _deferring(name) for name in _DB_WRITES})
+
+
 class Tracker:
     def __init__(self, tracking_uri: str) -> None:
         self.uri = tracking_uri
-        self.client = MlflowClient(tracking_uri)
+        self.client: MlflowClient = _Client(tracking_uri)
 
     def ensure_store(self) -> None:
         """Create the store's tables now: workers started together on a fresh sqlite
