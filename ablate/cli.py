@@ -148,9 +148,12 @@ def run(
         quiet_libraries()
         if workers > 1:
             from ablate.ledger import DEFAULT_JOURNAL
+            from ablate.stores import check_store
             from ablate.workers import launch, strip_options
 
-            Tracker(resolve_tracking_uri(tracking_uri, os.environ)).ensure_store()
+            uri = resolve_tracking_uri(tracking_uri, os.environ)
+            check_store(uri)
+            Tracker(uri)  # creates a new store once, before the workers start
             argv = strip_options(sys.argv[1:], ("--workers", "--storage"))
             raise typer.Exit(launch(argv, workers, storage or f"journal:{DEFAULT_JOURNAL}"))
         opts = SweepOptions(

@@ -17,7 +17,6 @@ from ablate.states import RunState
 
 if TYPE_CHECKING:
     from ablate.config import RunConfig
-    from ablate.spaces import Point
     from ablate.tracking import Tracker
 
 # A running child whose heartbeat is older than STALE_SECONDS is taken for dead
@@ -109,9 +108,6 @@ class Scheduler(Protocol):
     and `record` until `next` returns None, then `close`."""
 
     total: int  # points or trials of the sweep, for "point i of N"
-
-    def points(self) -> Sequence[Point]:
-        """The expanded points, to check their data sources before anything is recorded."""
 
     def open(self, tracker: Tracker) -> str:
         """Create or resume the sweep's parent run; return its id."""

@@ -28,6 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from ablate.errors import AblateError
 from ablate.liveness import is_stale, worker_id
 from ablate.optuna_adapter import StudyHandle
+from ablate.stores import mask_password
 
 KEY = "ablate.run_key"
 BEAT = "ablate.heartbeat"
@@ -62,8 +63,8 @@ def open_storage(url: str) -> BaseStorage:
             error = e
             break
     raise AblateError(
-        f"cannot open the Optuna storage {url!r}: {type(error).__name__}: "
-        f"{str(error).splitlines()[0]}. Use postgresql://USER:PASS@HOST/DB, mysql://..., "
+        f"cannot open the Optuna storage {mask_password(url)!r}: {type(error).__name__}: "
+        f"{mask_password(str(error).splitlines()[0])}. Use postgresql://USER:PASS@HOST/DB, mysql://..., "
         "sqlite:///FILE (one process only) or journal:PATH (a file on a shared filesystem)."
     )
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from ablate.config import RunConfig
 from ablate.errors import AblateError
+from ablate.stores import mask_password
 from ablate.tracking import Tracker, resolve_tracking_uri
 
 
@@ -21,7 +22,7 @@ def load_run(run_id: str, tracking_uri: str | None = None) -> tuple[nn.Module, R
     tracking_uri = resolve_tracking_uri(tracking_uri, os.environ)
     tracker = Tracker(tracking_uri)
     if not tracker.run_exists(run_id):
-        raise AblateError(f"no run {run_id!r} in the tracking store {tracking_uri}.")
+        raise AblateError(f"no run {run_id!r} in the tracking store {mask_password(tracking_uri)}.")
     return model_from_checkpoint(load_checkpoint_or_explain(tracker, run_id))
 
 

@@ -12,6 +12,7 @@ resumes. `run_job` is the unit of work (train, test, log, explain one config).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ablate.console import SweepProgress, fmt_seconds, table
-from ablate.errors import USER_ERRORS
+from ablate.errors import USER_ERRORS, ConfigError, DataError
+from ablate.failures import describe_failure, release_accelerator_memory
 from ablate.jobs import (
     HEARTBEAT_SECONDS,
     STALE_SECONDS,
@@ -32,8 +34,9 @@ from ablate.jobs import (
     SweepOptions,
 )
 from ablate.signals import sigterm_as_interrupt
-from ablate.spaces import Point, Space
+from ablate.spaces import Point, Space, expand, sweep_id
 from ablate.states import RunState
+from ablate.stores import check_store, exclusive
 from ablate.tracking import Tracker
 
 if TYPE_CHECKING:
@@ -71,10 +74,39 @@ def make_scheduler(space: Space, opts: SweepOptions) -> Scheduler:
 
 
 def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
-    """Run (or resume) a sweep; one outcome per point (or trial) this process saw."""
-    scheduler = make_scheduler(space, opts)
-    check_data_sources(scheduler.points())
+    """Run (or resume) a sweep; one outcome per point (or trial) this process saw.
+
+    Nothing is written anywhere until the data, the store and (for a local grid) the
+    claim on the sweep have been checked.
+    """
+    points = expand(space)
+    if space.kind != "optuna":  # a trial's sampled architecture may be valid
+        check_some_point_valid(points)
+    check_data_sources(points)
+    check_store(opts.tracking_uri)
     tracker = Tracker(opts.tracking_uri)
+    with _claim(space, opts):
+        return _run(space, opts, tracker)
+
+
+def _claim(space: Space, opts: SweepOptions) -> contextlib.AbstractContextManager[None]:
+    """A local grid (no --storage) runs in one process at a time per store and sweep, so
+    that a second terminal never trains a point twice; the shared queue and Optuna share
+    the work through their storage instead."""
+    if space.kind == "optuna" or opts.storage:
+        return contextlib.nullcontext()
+    sid = sweep_id(expand(space))
+    return exclusive(
+        f"sweep:{opts.tracking_uri}:{sid}",
+        f"the sweep {space.experiment!r} ({space.path}) is already running on this "
+        f"store in another process; wait for it to end (the same command then resumes), "
+        f"or share its points between processes with --workers N or --storage "
+        f"journal:FILE (README, Scale-out)",
+    )
+
+
+def _run(space: Space, opts: SweepOptions, tracker: Tracker) -> list[Outcome]:
+    scheduler = make_scheduler(space, opts)
     progress = SweepProgress(scheduler.total)
     outcomes: list[Outcome] = []
     with sigterm_as_interrupt():
@@ -115,12 +147,38 @@ def _run_and_record(
 
 def check_data_sources(points: Sequence[Point]) -> None:
     """Fail before anything is recorded when data cannot be had: a path that does not
-    exist, or a torchvision download that fails (which is then cached for every run)."""
-    from lightning_modules.data import load_cifar10, resolve_source
+    exist, a zip or folder of the wrong layout, an unreadable image, a torchvision
+    download that fails, more classes than the model has outputs. Each source is
+    decoded once here and cached for every run."""
+    from lightning_modules.data import load_cifar10
 
-    for data in {p.config.data for p in points}:
-        if resolve_source(data).format == "torchvision":
-            load_cifar10(data)
+    classes: dict[tuple[object, ...], tuple[str, ...]] = {}
+    for p in points:
+        d = p.config.data
+        what = (d.source, d.format, d.cache_dir, d.test_fraction, d.split_seed)
+        if what not in classes:  # what decides the decoded arrays
+            classes[what] = load_cifar10(d).classes
+        found, outputs = classes[what], p.config.model.num_classes
+        if len(found) > outputs:
+            raise DataError(
+                f"the data {d.source or 'torchvision CIFAR-10'} has {len(found)} classes "
+                f"({', '.join(found[:12])}), but model.num_classes is {outputs}: fix the "
+                f"labels, or --set model.num_classes={len(found)}."
+            )
+
+
+def check_some_point_valid(points: Sequence[Point]) -> None:
+    """A sweep whose every point is invalid (e.g. a lone point whose feature map
+    collapses to 0x0) is a config error, not a sweep of skipped runs."""
+    from lightning_modules.shapes import invalid_reason
+
+    reasons = [invalid_reason(p.config.model) for p in points]
+    if points and all(reasons):
+        raise ConfigError(
+            f"no point of this space can be built: {points[0].label}: {reasons[0]}"
+            + (f" (and {len(points) - 1} more points)" if len(points) > 1 else "")
+            + ". Use a smaller stride or depth, or a larger kernel; see `--dry-run`."
+        )
 
 
 class Heartbeat:
@@ -194,11 +252,13 @@ def run_job(tracker: Tracker, parent_id: str, job: Job, opts: SweepOptions) -> O
             tracker.end(rid, RunState.PRUNED)
             print(f"    pruned: {e}")
             return Outcome(label, RunState.PRUNED, rid, seconds=seconds, reason=str(e))
-        tracker.set_tags(rid, {"ablate.fail_reason": f"{type(e).__name__}: {e}"})
+        reason = describe_failure(e, cfg)
+        release_accelerator_memory()
+        tracker.set_tags(rid, {"ablate.fail_reason": reason[:5000]})
         tracker.log_text(rid, traceback.format_exc(), "error.txt")
         tracker.end(rid, RunState.FAILED)
-        print(f"    failed: {type(e).__name__}: {e} (traceback in run {rid}, error.txt)")
-        return Outcome(label, RunState.FAILED, rid, seconds=seconds, reason=str(e))
+        print(f"    failed: {reason} (traceback in run {rid}, error.txt)")
+        return Outcome(label, RunState.FAILED, rid, seconds=seconds, reason=reason)
     tracker.end(rid, RunState.FINISHED)
     return Outcome(label, RunState.FINISHED, rid, metrics, time.perf_counter() - t0)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +56,16 @@ class Space:
 # ---------------------------------------------------------------------- errors
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 4, 4, 60
+
+
 def fmt_value(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    """A value for a message, at most 80 characters: bounded even for a YAML alias bomb."""
+    if isinstance(value, (list, tuple, dict)):
+        text = _SHORT.repr(value)
+    else:
+        text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -95,7 +104,12 @@ def pydantic_error(
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+            "save the search space as UTF-8."
+        ) from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such search-space file.") from None
     except OSError as e:
@@ -109,6 +123,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}.") from None
+    if doc is None:
+        raise ConfigError(f"{path}: the file is empty; start from search_spaces/smoke.yaml.")
     if not isinstance(doc, dict):
         raise ConfigError(
             f"{path}: the top level must be a mapping with keys {', '.join(GRID_KEYS)}; "
@@ -184,6 +200,12 @@ def parse_grid(path: str, raw: Any, block: str) -> dict[str, list[Any]]:
             raise ConfigError(
                 f"{path}: {block}.{key} = {fmt_value(values)} is not allowed: give a non-empty list of values."
             )
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                raise ConfigError(
+                    f"{path}: {block}.{key} lists {fmt_value(value)} twice: give each value once "
+                    "(to repeat a run, use seeds: N)."
+                )
         grid[str(key)] = values
     return grid
 

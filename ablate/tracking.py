@@ -15,6 +15,7 @@ finished or skipped. Callers go through `Tracker`'s methods, never its client.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import time
@@ -33,7 +34,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from torch import nn
 
-from ablate import hardware, signals
+from ablate import hardware, signals, stores
 from ablate.config import RunConfig
 from ablate.liveness import is_stale, worker_id
 from ablate.states import RunState
@@ -181,12 +182,12 @@ _Client = type("_Client", (MlflowClient,), {name: _deferring(name) for name in _
 class Tracker:
     def __init__(self, tracking_uri: str) -> None:
         self.uri = tracking_uri
-        self.client: MlflowClient = _Client(tracking_uri)
-
-    def ensure_store(self) -> None:
-        """Create the store's tables now: workers started together on a fresh sqlite
-        file would otherwise race in MLflow's schema migration."""
-        self.client.search_experiments(max_results=1)
+        # MLflow creates a new sqlite store's tables here; two processes doing it at once
+        # race in its schema migration ("Online migration expected to match one row")
+        path = stores.sqlite_path(tracking_uri)
+        lock = stores.waiting_lock(f"store:{path.resolve()}") if path else contextlib.nullcontext()
+        with lock:
+            self.client: MlflowClient = _Client(tracking_uri)
 
     # ------------------------------------------------------------ experiments
     def experiment_id(self, name: str) -> str:
@@ -236,7 +237,7 @@ class Tracker:
             tags={
                 "ablate.role": "sweep",
                 "ablate.sweep_id": sweep_id,
-                "ablate.command": command[:5000],
+                "ablate.command": stores.mask_password(command)[:5000],
                 "ablate.git_commit": git_commit(),
                 "ablate.space_file": str(space_file) if space_file else "",
                 "ablate.hardware": hardware.describe(),

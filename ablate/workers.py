@@ -14,6 +14,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from ablate.stores import mask_password
+
 
 def worker_env(i: int, n: int, cpus: int, gpus: int) -> dict[str, str]:
     """Environment of worker i of n: a share of the threads, one GPU when there are GPUs."""
@@ -45,7 +47,7 @@ def launch(argv: Sequence[str], n: int, storage: str) -> int:
         f"train.threads={threads}",
     ]
     print(
-        f"Starting {n} workers on {storage} ({threads} CPU thread(s) each"
+        f"Starting {n} workers on {mask_password(storage)} ({threads} CPU thread(s) each"
         + (f", {gpus} GPU(s)" if gpus else "")
         + ")."
     )

@@ -26,7 +26,7 @@ class ModelConfig(_Frozen):
     depth: int = Field(2, ge=1, le=8)  # conv blocks
     width: int = Field(32, ge=1, le=1024)  # channels of the first block
     width_growth: float = Field(2.0, ge=1.0, le=4.0)  # channel multiplier per block
-    max_width: int = Field(512, ge=1)
+    max_width: int = Field(512, ge=1, le=4096)
     convs_per_block: int | tuple[int, ...] = 1
     kernel_size: int = Field(3, ge=1, le=11)
     stride: int = Field(1, ge=1, le=4)  # on the first conv of every block
@@ -34,7 +34,7 @@ class ModelConfig(_Frozen):
     pool: Literal["max", "none"] = "max"  # 2x2 max-pool ending every block
     dropout: float = Field(0.0, ge=0.0, lt=1.0)  # before the classifier
     head: Literal["gap", "flatten"] = "flatten"
-    hidden: int = Field(0, ge=0)  # width of an extra FC+ReLU layer in the head; 0 = none
+    hidden: int = Field(0, ge=0, le=65536)  # width of an extra FC+ReLU layer in the head; 0 = none
     num_classes: int = Field(10, ge=2)
     in_channels: int = Field(3, ge=1)
     image_size: int = Field(IMAGE_SIDE, ge=1)

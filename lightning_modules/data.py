@@ -21,6 +21,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from lightning_modules.layouts import (
     TORCHVISION_ARCHIVE,
     TORCHVISION_FOLDER,
     FolderLayout,
+    check_sizes,
+    check_zip_entries,
     encode_labels,
     image_key,
     imagefolder_layout,
@@ -327,7 +330,7 @@ def decode_images(blobs: Iterable[bytes], names: Sequence[str]) -> Tensor:
                         f"{name} is {w}x{h} pixels; every image must be {IMAGE_SIDE}x{IMAGE_SIDE}."
                     )
                 out[i] = np.asarray(im.convert("RGB"))
-        except (UnidentifiedImageError, OSError, ValueError) as err:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
             raise DataError(f"{name} could not be decoded as an image: {err}") from err
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
@@ -387,11 +390,17 @@ def _decode_torchvision(root: Path) -> dict[str, Any]:
 
 def _decode_imagefolder(path: Path) -> dict[str, Any]:
     if path.is_file():
-        with zipfile.ZipFile(path) as zf:
-            names = [info.filename for info in zf.infolist() if not info.is_dir()]
-            return _decode_layout(imagefolder_layout(names, str(path)), zf.read, f"{path}:")
-    names = [rel for rel, _, _ in scan_images(path, 4)]
-    layout = imagefolder_layout(names, str(path))
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = [info for info in zf.infolist() if not info.is_dir()]
+                check_zip_entries([(i.filename, i.file_size) for i in infos], str(path))
+                names = [i.filename for i in infos]
+                return _decode_layout(imagefolder_layout(names, str(path)), zf.read, f"{path}:")
+        except (zipfile.BadZipFile, EOFError, zlib.error) as err:
+            raise DataError(f"{path} is a damaged zip file ({err}). {HOW_TO_POINT}") from err
+    entries = scan_images(path, 4)
+    check_sizes([(rel, size) for rel, size, _ in entries], str(path))
+    layout = imagefolder_layout([rel for rel, _, _ in entries], str(path))
     return _decode_layout(layout, lambda rel: (path / rel).read_bytes(), f"{path}/")
 
 
@@ -423,7 +432,7 @@ def _decode_png_csv(
         )
     names = [files[image_key(r.image)] for r in rows]
     x = decode_images(((images / n).read_bytes() for n in names), [str(images / n) for n in names])
-    y_list, classes = encode_labels([r.label for r in rows])
+    y_list, classes = encode_labels([r.label for r in rows], str(labels_csv))
     y = torch.tensor(y_list, dtype=torch.int64)
     if any(r.split is None for r in rows):
         if any(r.split is not None for r in rows):

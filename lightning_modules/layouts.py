@@ -30,6 +30,41 @@ HOW_TO_POINT = (
 )
 
 
+# caps that refuse a zip bomb (or a wrong file) before anything is decompressed
+MAX_IMAGE_BYTES = 1 << 20  # a 32x32 image is a few KB
+MAX_TOTAL_BYTES = 2 << 30  # the PNG copy of CIFAR-10 is about 150 MB
+
+
+def check_zip_entries(entries: Sequence[tuple[str, int]], where: str) -> None:
+    """Refuse a zip whose entry names escape it (absolute, `..`, a drive letter), or whose
+    images are too large uncompressed. `entries` are (name, uncompressed size)."""
+    for name, _ in entries:
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or name[1:2] == ":":
+            raise DataError(
+                f"{where}: refused: the entry {name!r} points outside the archive "
+                "(an absolute path or '..'). Re-create the zip with relative paths."
+            )
+    check_sizes([(n, size) for n, size in entries if n.lower().endswith(IMAGE_SUFFIXES)], where)
+
+
+def check_sizes(entries: Iterable[tuple[str, int]], where: str) -> None:
+    """Refuse any image over MAX_IMAGE_BYTES, or images adding up to over MAX_TOTAL_BYTES."""
+    total = 0
+    for name, size in entries:
+        if size > MAX_IMAGE_BYTES:
+            raise DataError(
+                f"{where}: refused: {name} is {size:,} bytes (uncompressed); a "
+                f"{IMAGE_SIDE}x{IMAGE_SIDE} image must be under {MAX_IMAGE_BYTES:,} bytes."
+            )
+        total += size
+    if total > MAX_TOTAL_BYTES:
+        raise DataError(
+            f"{where}: refused: its images add up to {total:,} bytes (uncompressed), over the "
+            f"cap of {MAX_TOTAL_BYTES:,} bytes for a CIFAR-10 copy."
+        )
+
+
 # ---------------------------------------------------------------- image folder
 
 
@@ -121,12 +156,22 @@ def parse_labels_csv(text: str, where: str) -> list[LabelRow]:
     return out
 
 
-def encode_labels(labels: Sequence[str]) -> tuple[list[int], tuple[str, ...]]:
+def encode_labels(
+    labels: Sequence[str], where: str = "labels"
+) -> tuple[list[int], tuple[str, ...]]:
     """Label strings -> (class indices, class names).
 
     Names sort alphabetically. Integers keep their numeric order and become `str(i)`,
     except exactly 0..9, which become the CIFAR-10 names (airplane ... truck).
     """
+    names = set(labels) - {s for s in labels if is_int(s)}
+    known = names & set(CIFAR10_CLASSES)
+    if known and names != known:  # CIFAR-10 names with a typo among them
+        row = next(i for i, s in enumerate(labels, start=1) if s in names - known)
+        raise DataError(
+            f"{where}: label row {row} has the unknown class {labels[row - 1]!r}; the other "
+            f"labels are CIFAR-10 classes: {', '.join(CIFAR10_CLASSES)}."
+        )
     if all(is_int(s) for s in labels):
         values = [int(s) for s in labels]
         distinct = sorted(set(values))

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ablate.cli import app
-from ablate.report.load import mask_password
 from ablate.spaces import expand, load_space, sweep_id
+from ablate.stores import mask_password
 from ablate.tracking import Tracker, resolve_tracking_uri
 
 SPACE = """\

@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from ablate.report import load
-from ablate.report.load import ReportError, SweepData, mask_password
+from ablate.report.load import ReportError, SweepData
 from ablate.report.model import (
     Effect,
     Factor,
@@ -37,6 +37,7 @@ from ablate.report.model import (
     level_label,
 )
 from ablate.report.runs import factors_of, missing_rows, responses_of, run_rows, runs_frame
+from ablate.stores import mask_password
 from ablate.tracking import Tracker
 
 REPORTS_DIR = Path("reports")

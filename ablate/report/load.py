@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ablate.errors import AblateError
+from ablate.stores import check_server, mask_password
 from ablate.tracking import ChildRun, SweepRun, Tracker
 
 CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -64,24 +63,7 @@ def check_store(uri: str, timeout: float = 5.0) -> None:
                 "--tracking-uri (or set MLFLOW_TRACKING_URI)."
             )
     elif uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
-                pass
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            raise ReportError(
-                f"cannot reach the tracking server {mask_password(uri)} ({e}); "
-                "check the URL and that `mlflow server` is running."
-            ) from None
-
-
-def mask_password(uri: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:***@host/db."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep or "@" not in rest:
-        return uri
-    cred, _, host = rest.rpartition("@")
-    user, colon, _ = cred.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+        check_server(uri)
 
 
 def find_sweep(tracker: Tracker, target: str | None) -> SweepRun:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from ablate.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.schedulers.reaping import classify, fail_stale_runs
-from ablate.spaces import Point, Space, expand, sweep_id
+from ablate.spaces import Space, expand, sweep_id
 from ablate.states import RunState
 from ablate.tracking import ChildRun, Tracker
 
@@ -20,9 +19,6 @@ class LocalGrid:
         self.total = len(self._points)
         self._next = 0
         self._settled: dict[str, ChildRun] = {}
-
-    def points(self) -> Sequence[Point]:
-        return self._points
 
     def open(self, tracker: Tracker) -> str:
         self.tracker = tracker

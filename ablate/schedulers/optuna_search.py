@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from ablate.schedulers.reaping import fail_stale_runs, open_shared_parent, relea
 from ablate.space_blocks import Space
 from ablate.spaces import Point, build_config, expand
 from ablate.states import RunState
+from ablate.stores import mask_password
 from ablate.tracking import Tracker
 from lightning_modules.presets import preset_key_name
 
@@ -120,9 +120,6 @@ class OptunaSearch:
         self.started = 0  # trials started by this process
         self.best: dict[str, Any] = {}
 
-    def points(self) -> Sequence[Point]:
-        return self.scientific
-
     def open(self, tracker: Tracker) -> str:
         self.tracker = tracker
         with ledger.study_lock(self.storage, self.root):
@@ -136,7 +133,7 @@ class OptunaSearch:
             )
         print(
             f"Optuna sweep {self.parent}: {len(self.scientific)} scientific point(s) x "
-            f"{self.spec.n_trials} trials on {self.storage_url}."
+            f"{self.spec.n_trials} trials on {mask_password(self.storage_url)}."
         )
         return self.parent
 

@@ -10,7 +10,6 @@ stale, are failed, and their points are enqueued again.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from optuna.trial import FrozenTrial, TrialState
@@ -20,7 +19,7 @@ from ablate.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.liveness import worker_id
 from ablate.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import open_shared_parent, release_stale
-from ablate.spaces import Point, Space, expand, sweep_id
+from ablate.spaces import Space, expand, sweep_id
 from ablate.states import RunState
 from ablate.tracking import Tracker
 
@@ -51,9 +50,6 @@ class SharedQueue:
         self.name = f"ablate.grid.{space.experiment}.{self.sid}"
         self.study = ledger.open_study(self.storage, self.name)
         self._valid: list[tuple[str, int, str]] | None = None  # (key, index, label) once queued
-
-    def points(self) -> Sequence[Point]:
-        return self._points
 
     def open(self, tracker: Tracker) -> str:
         self.tracker = tracker

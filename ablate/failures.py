@@ -1,0 +1,27 @@
+"""One line that says why a run failed, with what to do about it where we know."""
+
+from __future__ import annotations
+
+from ablate.config import RunConfig
+
+
+def describe_failure(error: BaseException, cfg: RunConfig) -> str:
+    """The reason recorded on a failed run (tag `ablate.fail_reason`) and printed."""
+    import torch
+
+    if isinstance(error, torch.OutOfMemoryError):
+        batch = cfg.train.batch_size
+        return (
+            f"out of GPU memory at train.batch_size={batch}: try "
+            f"--set train.batch_size={max(1, batch // 2)}, a smaller model.width, or "
+            f"--accelerator cpu ({str(error).splitlines()[0] if str(error) else 'no detail'})"
+        )
+    return f"{type(error).__name__}: {error}"
+
+
+def release_accelerator_memory() -> None:
+    """After an out-of-memory error: give the cached blocks back, so the next point starts clean."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
