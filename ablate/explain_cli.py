@@ -90,14 +90,15 @@ def explain_command(
     from explain.attributions import METHODS
     from explain.pipeline import explain_images
 
-    net, cfg = load_run(run_id, tracking_uri)
-    tracker = Tracker(tracking_uri)
-    classes = tuple(tracker.load_checkpoint(run_id).get("classes") or CIFAR10_CLASSES)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(
             f"--method {', '.join(unknown)}: unknown; known methods: {', '.join(METHODS)}."
         )
+    loaded = [read_image(p) for p in images]  # bad images fail before the model loads
+    net, cfg = load_run(run_id, tracking_uri)
+    tracker = Tracker(tracking_uri)
+    classes = tuple(tracker.load_checkpoint(run_id).get("classes") or CIFAR10_CLASSES)
     if class_id is not None and not 0 <= class_id < len(classes):
         raise ConfigError(
             f"--class-id {class_id}: out of range; the model has {len(classes)} classes: "
@@ -106,7 +107,6 @@ def explain_command(
         )
     ecfg = cfg.explain.model_copy(update={"methods": tuple(methods)}) if methods else cfg.explain
     if images:
-        loaded = [read_image(p) for p in images]
         x = torch.stack([t for t, _ in loaded])
         names = [p.stem for p in images]
         for p, (_, (w, h)) in zip(images, loaded, strict=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from ablate.config import RunConfig
 
 
@@ -15,6 +17,12 @@ def describe_failure(error: BaseException, cfg: RunConfig) -> str:
             f"out of GPU memory at train.batch_size={batch}: try "
             f"--set train.batch_size={max(1, batch // 2)}, a smaller model.width, or "
             f"--accelerator cpu ({str(error).splitlines()[0] if str(error) else 'no detail'})"
+        )
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = f" while writing {error.filename}" if error.filename else ""
+        return (
+            f"disk full{where} (OSError: {error.strerror}): free space where the tracking "
+            "store keeps artifacts (./mlruns by default), then run the same command again"
         )
     return f"{type(error).__name__}: {error}"
 

@@ -30,6 +30,8 @@ def load_checkpoint_or_explain(tracker: Tracker, run_id: str) -> dict[str, Any]:
     """The run's slim checkpoint, or an AblateError saying why there is none."""
     try:
         return tracker.load_checkpoint(run_id)
+    except AblateError:
+        raise
     except Exception as e:  # MLflow raises several types for a missing artifact
         raise AblateError(
             f"run {run_id} has no checkpoint (checkpoint/model.pt): it was skipped, failed or is "
@@ -41,8 +43,14 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[nn.Module, RunConfig]:
     """Rebuild from a slim checkpoint {config, state_dict, classes}: eval mode, CPU."""
     from lightning_modules.models import build_model
 
-    cfg = RunConfig.model_validate(ckpt["config"])
-    net = build_model(cfg.model)
-    net.load_state_dict(ckpt["state_dict"])
+    try:
+        cfg = RunConfig.model_validate(ckpt["config"])
+        net = build_model(cfg.model)
+        net.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # pydantic's is a ValueError
+        raise AblateError(
+            f"the checkpoint does not hold a model ablate can rebuild ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:200]})."
+        ) from None
     net.eval()
     return net, cfg

@@ -10,6 +10,7 @@ from ablate.console import console, fmt_seconds, table
 from ablate.jobs import STALE_SECONDS
 from ablate.spaces import Space, expand, sweep_id
 from ablate.states import RunState
+from ablate.stores import check_server, sqlite_path
 from ablate.tracking import ChildRun, Tracker
 
 
@@ -45,7 +46,6 @@ def point_state(runs: list[ChildRun], now: float, stale_after: float) -> str:
 def sweep_status(
     space: Space, tracking_uri: str, storage: str | None, stale_after: float = STALE_SECONDS
 ) -> SweepStatus:
-    tracker = Tracker(tracking_uri)
     now = time.time()
     if space.kind == "optuna":
         from ablate.optuna_spaces import spec_of
@@ -55,6 +55,12 @@ def sweep_status(
     else:
         points = expand(space)
         sid, expected = sweep_id(points), len(points)
+    db = sqlite_path(tracking_uri)
+    if db is not None and not db.exists():  # nothing recorded: create no store
+        return SweepStatus(parent=None, expected=expected)
+    if db is None and tracking_uri.startswith(("http://", "https://")):
+        check_server(tracking_uri)
+    tracker = Tracker(tracking_uri)
     parent = tracker.find_parent(space.experiment, sid)
     st = SweepStatus(parent=parent, expected=expected)
     children = tracker.children(parent) if parent else []

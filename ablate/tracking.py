@@ -16,6 +16,7 @@ finished or skipped. Callers go through `Tracker`'s methods, never its client.
 from __future__ import annotations
 
 import contextlib
+import pickle
 import subprocess
 import tempfile
 import time
@@ -36,6 +37,7 @@ from torch import nn
 
 from ablate import hardware, signals, stores
 from ablate.config import RunConfig
+from ablate.errors import AblateError
 from ablate.liveness import is_stale, worker_id
 from ablate.states import RunState
 
@@ -384,7 +386,14 @@ class Tracker:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=CHECKPOINT, dst_path=tmp, tracking_uri=self.uri
             )
-            ckpt: dict[str, Any] = torch.load(local, map_location="cpu", weights_only=True)
+            try:
+                ckpt: dict[str, Any] = torch.load(local, map_location="cpu", weights_only=True)
+            except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
+                raise AblateError(
+                    f"run {run_id}: refused to load {CHECKPOINT}: it is not a plain weights "
+                    f"file (torch.load with weights_only=True: {str(e).splitlines()[0][:200]}). "
+                    "Only checkpoints holding tensors and plain values are loaded."
+                ) from None
         return ckpt
 
     def run_exists(self, run_id: str) -> bool:

@@ -31,7 +31,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 COST_MARKERS = ("unit", "e2e", "servers")
 SERVERS_FILES = {"test_servers.py", "test_scaleout.py"}
-E2E_FILES = {"test_e2e.py", "test_sweep_faults.py", "test_explain_known_answer.py"}
+E2E_FILES = {
+    "test_e2e.py",
+    "test_sweep_faults.py",
+    "test_explain_known_answer.py",
+    "test_concurrency.py",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,6 +8,7 @@ traceback, and nothing written to the project folder (no `mlflow.db`, no `mlruns
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import zipfile
@@ -330,7 +331,9 @@ def test_an_unwritable_store_is_refused(project: Project, where: str) -> None:
 
 
 def test_status_and_report_create_no_store(project: Project) -> None:
-    refused(project, project.run("status"), "no tracking store")
+    code, out = project.run("status", str(project.space_doc()))
+    assert code == 0 and "no sweep recorded yet" in out, out
+    assert os.listdir(project.work) == []
     refused(project, project.run("report"), "no tracking store")
 
 
@@ -343,13 +346,16 @@ def store_with_a_skipped_run(project: Project) -> tuple[str, str]:
     from ablate.states import RunState
     from ablate.tracking import Tracker
 
-    uri = f"sqlite:///{project.inputs / 'store' / 'mlflow.db'}"
-    tracker = Tracker(uri)
-    parent, _ = tracker.start_parent(
-        "lonely", "sid0", name="lonely sweep", space_file=None, command="ablate run", summary={}
-    )
-    rid = tracker.skip(parent, RunConfig(), "stride=3", "the feature map is 0x0")
-    tracker.end(parent, RunState.FINISHED)
+    store = project.inputs / "store"
+    store.mkdir()
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    with contextlib.chdir(store):  # MLflow puts artifacts in ./mlruns
+        tracker = Tracker(uri)
+        parent, _ = tracker.start_parent(
+            "lonely", "sid0", name="lonely sweep", space_file=None, command="ablate run", summary={}
+        )
+        rid = tracker.skip(parent, RunConfig(), "stride=3", "the feature map is 0x0")
+        tracker.end(parent, RunState.FINISHED)
     return uri, rid
 
 
@@ -374,3 +380,21 @@ def test_report_on_an_experiment_with_no_finished_run(project: Project) -> None:
     uri, _ = store_with_a_skipped_run(project)
     refused(project, project.run("report", "lonely", "--tracking-uri", uri), "no finished run")
     refused(project, project.run("report", "nosuch", "--tracking-uri", uri), "lonely")
+
+
+def test_images_in_another_mode_are_converted_to_rgb_not_refused(tmp_path: Path) -> None:
+    """Grey, RGBA and palette PNGs load as RGB (the README says so); a wrong size is refused."""
+    from lightning_modules.config import DataConfig
+    from lightning_modules.data import load_cifar10
+
+    modes = {"L": png(mode="L"), "RGBA": png(mode="RGBA"), "P": png(mode="P")}
+    entries = {
+        f"{split}/c0/{m}.png": data for split in ("train", "test") for m, data in modes.items()
+    }
+    entries.update({f"{split}/c1/x.png": png() for split in ("train", "test")})
+    source = zip_of(tmp_path / "modes.zip", entries)
+    arrays = load_cifar10(DataConfig(source=str(source), cache_dir=str(tmp_path / "cache")))
+    assert arrays.train_x.shape == (4, 3, 32, 32)
+    for i, m in enumerate(sorted(modes)):  # files sort by name within a class: L, P, RGBA
+        expected = np.asarray(Image.open(io.BytesIO(modes[m])).convert("RGB"))
+        assert np.array_equal(arrays.train_x[i].permute(1, 2, 0).numpy(), expected), m

@@ -3,6 +3,7 @@ alone, Ctrl-C keeps what finished. Runs on the committed CIFAR-10 slice."""
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,50 @@ def test_explain_data_picks_the_probe_images_of_a_run_trained_without_explanatio
     assert result.exit_code == 0, result.output
     # probe_per_class defaults to 2: the same 20 test images a sweep with explanations explains
     assert len(list(out_dir.glob("test*_saliency.npy"))) == 20
+
+
+def test_disk_full_while_writing_artifacts_fails_that_run_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint of the second point hits ENOSPC (a patched writer: no tmpfs here)."""
+    from ablate.tracking import Tracker
+
+    real = Tracker.log_checkpoint
+    calls = []
+
+    def full_on_second(self: Tracker, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", "mlruns/1/x/checkpoint")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Tracker, "log_checkpoint", full_on_second)
+    code, out, client = sweep(tmp_path, {"model.stride": [1, 2, 3]})
+    assert code == 1, out
+    assert "Traceback" not in out
+    runs = children(client)
+    full = runs["stride=2 seed=0"]
+    assert full.info.status == "FAILED"
+    assert full.data.tags["ablate.fail_reason"].startswith("disk full while writing mlruns/")
+    for ok in ("stride=1 seed=0", "stride=3 seed=0"):
+        assert runs[ok].data.tags["ablate.state"] == "finished"
+        assert client.list_artifacts(runs[ok].info.run_id, "checkpoint")
+
+
+def test_out_of_gpu_memory_names_the_batch_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No GPU here: the handler is exercised by raising torch's own OutOfMemoryError."""
+    import torch
+
+    def oom(cfg: Any, *args: Any, **kwargs: Any) -> Any:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(train_mod, "fit_and_test", oom)
+    code, out, client = sweep(tmp_path, {"model.stride": [1, 2]})
+    assert code == 1, out
+    assert "Traceback" not in out
+    for run in children(client).values():
+        reason = run.data.tags["ablate.fail_reason"]
+        assert reason.startswith("out of GPU memory at train.batch_size=50: try ")
+        assert "--set train.batch_size=25" in reason and "Tried to allocate 2.00 GiB" in reason
