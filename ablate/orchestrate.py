@@ -176,7 +176,7 @@ def check_some_point_valid(points: Sequence[Point]) -> None:
     if points and all(reasons):
         raise ConfigError(
             f"no point of this space can be built: {points[0].label}: {reasons[0]}"
-            + (f" (and {len(points) - 1} more points)" if len(points) > 1 else "")
+            + (f" (and {len(points) - 1} more)" if len(points) > 1 else "")
             + ". Use a smaller stride or depth, or a larger kernel; see `--dry-run`."
         )
 

@@ -91,6 +91,18 @@ class Classifier(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self.raise_if_diverged()
+        finite = torch.stack([p.detach().isfinite().all() for p in self.parameters()])
+        if not bool(finite.all()):  # one host sync per epoch
+            bad = [n for (n, _), ok in zip(self.named_parameters(), finite, strict=True) if not ok]
+            raise TrainingDiverged(
+                f"diverged at epoch {self.current_epoch + 1}: non-finite weights in {bad[0]}"
+            )
+        # this epoch's validation ran before this hook (Lightning 2)
+        val_loss = self.trainer.callback_metrics.get("val_loss")
+        if val_loss is not None and not bool(torch.isfinite(val_loss)):
+            raise TrainingDiverged(
+                f"diverged at epoch {self.current_epoch + 1}: validation loss {float(val_loss)}"
+            )
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch

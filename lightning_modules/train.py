@@ -138,7 +138,15 @@ def fit_and_test(
         num_sanity_val_steps=0,
         default_root_dir=workdir,
     )
-    trainer.fit(module, datamodule=dm)
+    # Subnormal floats (below 1.2e-38) are handled in microcode on x86 CPUs, several
+    # times slower: a run whose logits drift far apart (huge but finite loss) fills its
+    # backward pass with them. Flushed to zero while training (benchmarks/denormals.py).
+    flushed = torch.set_flush_denormal(True)
+    try:
+        trainer.fit(module, datamodule=dm)
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
     best_path = ckpt.best_model_path or ckpt.last_model_path
     # Restore the best weights. Our own checkpoint holds plain tensors and config only.
     best = torch.load(best_path, map_location="cpu", weights_only=True)

@@ -169,7 +169,14 @@ def test_unreachable_server_is_a_clear_error() -> None:
 
 
 def test_sweep_with_no_finished_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every point invalid (a 1x1 map pooled again): the sweep records skipped runs only."""
+    """One point invalid (a 1x1 map pooled again), the other crashes: no finished run.
+    (A space whose every point is invalid is refused before it runs.)"""
+    import lightning_modules.train as train_mod
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(train_mod, "fit_and_test", crash)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     space = tmp_path / "bad.yaml"
@@ -177,8 +184,12 @@ def test_sweep_with_no_finished_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         json.dumps(
             {
                 "experiment": "allbad",
-                "base": {"model": {"depth": 8}, "data": {"limit_train": 50, "limit_test": 20}},
-                "grid": {"model.stride": [2, 3]},
+                "base": {
+                    "model": {"stride": 2},
+                    "data": {"limit_train": 50, "limit_test": 20},
+                    "train": {"max_epochs": 1},
+                },
+                "grid": {"model.depth": [2, 8]},
             }
         )
     )
@@ -186,4 +197,4 @@ def test_sweep_with_no_finished_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "no report: experiment 'allbad' has no finished run yet" in run.output
     result = CliRunner().invoke(app, ["report", "allbad"])
     assert result.exit_code == 2
-    assert "has no finished run yet (2 runs: skipped)" in result.output
+    assert "has no finished run yet (2 runs: failed, skipped)" in result.output

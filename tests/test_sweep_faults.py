@@ -204,3 +204,25 @@ def test_out_of_gpu_memory_names_the_batch_size(
         reason = run.data.tags["ablate.fail_reason"]
         assert reason.startswith("out of GPU memory at train.batch_size=50: try ")
         assert "--set train.batch_size=25" in reason and "Tried to allocate 2.00 GiB" in reason
+
+
+def test_a_non_finite_validation_loss_fails_the_run_with_its_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from lightning_modules.module import Classifier
+
+    real = Classifier._loss
+
+    def inf_when_validating(self: Classifier, logits: Any, y: Any) -> Any:
+        loss = real(self, logits, y)
+        return loss if self.training else loss * torch.inf
+
+    monkeypatch.setattr(Classifier, "_loss", inf_when_validating)
+    code, out, client = sweep(tmp_path, {"model.stride": [2]})
+    assert code == 1, out
+    run = children(client)["stride=2 seed=0"]
+    assert run.data.tags["ablate.fail_reason"] == (
+        "TrainingDiverged: diverged at epoch 1: validation loss inf"
+    )
