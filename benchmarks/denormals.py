@@ -69,7 +69,7 @@ def main() -> None:
     x = torch.randn(128, 3, 32, 32, generator=g).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (128,), generator=g)
     cases, info = [], {}
-    for scale in (1.0, 30.0, 100.0):
+    for scale in (1.0, 10.0, 20.0, 30.0, 50.0, 100.0):
         net = network(scale)
         for flush in (False, True):
             name = f"{scale:g}x {'flush' if flush else 'keep'}"
