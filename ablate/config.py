@@ -82,11 +82,18 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# Fields added after stores were made, with their defaults: left out of the key while
+# they hold the default, so that a store made before they existed resumes unchanged.
+ADDED_LATER = {"train.tta_flip": False}
+
+
 def config_key(cfg: RunConfig) -> str:
     flat = {
         k: v
         for k, v in cfg.flat().items()
-        if k not in EXECUTION_ONLY and not k.startswith("explain.")
+        if k not in EXECUTION_ONLY
+        and not k.startswith("explain.")
+        and not (k in ADDED_LATER and v == ADDED_LATER[k])
     }
     if flat.get("model.preset") is not None:  # a renamed preset keeps the keys of its old name
         flat["model.preset"] = preset_key_name(str(flat["model.preset"]))

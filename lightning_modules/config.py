@@ -31,7 +31,8 @@ class ModelConfig(_Frozen):
     kernel_size: int = Field(3, ge=1, le=11)
     stride: int = Field(1, ge=1, le=4)  # on the first conv of every block
     batch_norm: bool = True
-    pool: Literal["max", "none"] = "max"  # 2x2 max-pool ending every block
+    # 2x2 max-pool ending every block (max), after each block's first conv (max_early), or none
+    pool: Literal["max", "max_early", "none"] = "max"
     dropout: float = Field(0.0, ge=0.0, lt=1.0)  # before the classifier
     head: Literal["gap", "flatten"] = "flatten"
     hidden: int = Field(0, ge=0, le=65536)  # width of an extra FC+ReLU layer in the head; 0 = none
@@ -92,6 +93,7 @@ class TrainConfig(_Frozen):
     weight_decay: float = Field(0.0, ge=0.0)  # coupled L2 for adam/sgd, decoupled for adamw
     schedule: Literal["none", "cosine", "onecycle"] = "none"
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    tta_flip: bool = False  # test on the mean logits of each image and its mirror image
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: int | str = "auto"
     # auto: bf16-mixed on a GPU that supports it, else 32-true

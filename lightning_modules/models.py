@@ -18,7 +18,13 @@ from torch import nn
 from lightning_modules.cifar import CIFAR_MEAN, CIFAR_STD
 from lightning_modules.config import ModelConfig
 from lightning_modules.errors import InvalidPointError
-from lightning_modules.shapes import check_shapes, feature_sizes, invalid_reason, same_padding
+from lightning_modules.shapes import (
+    check_shapes,
+    feature_sizes,
+    invalid_reason,
+    pools_after,
+    same_padding,
+)
 
 # the shape helpers lived here before shapes.py; importing them from here still works,
 # but only shapes.py is free of torch
@@ -92,8 +98,8 @@ class CNN(nn.Module):
                     layers.append(nn.BatchNorm2d(width))
                 layers.append(nn.ReLU(inplace=False))  # Captum needs out-of-place ReLU
                 ch = width
-            if cfg.pool == "max":
-                layers.append(nn.MaxPool2d(2))
+                if pools_after(cfg, i, convs):
+                    layers.append(nn.MaxPool2d(2))
             blocks.append(nn.Sequential(*layers))
         self.features = nn.Sequential(*blocks)
         side = feature_sizes(cfg)[-1]

@@ -111,9 +111,15 @@ class Classifier(L.LightningModule):
         self.log("val_loss", self._loss(logits, y), on_epoch=True)
         self.log("val_acc", self.val_acc, on_epoch=True)
 
+    def test_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits a test image is scored on: with `train.tta_flip`, the mean of the
+        image's and its mirror image's."""
+        logits = self(x)
+        return (logits + self(x.flip(3))) / 2 if self.cfg.train.tta_flip else logits
+
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        logits = self(x)
+        logits = self.test_logits(x)
         self.test_acc(logits, y)
         self.test_confusion.update(logits, y)
         self.log("test_loss", self._loss(logits, y), on_epoch=True)

@@ -52,9 +52,27 @@ PRESETS: dict[str, Preset] = {
             ),
             legacy_name="seed003",
         ),
+        Preset(
+            "fast",
+            "airbench-style for a CPU budget: 3 blocks of 2x(3x3 conv-BN-ReLU) with the "
+            "max-pool after each block's first conv, widths 32-64-128, GAP head",
+            dict(
+                depth=3,
+                width=32,
+                width_growth=2.0,
+                convs_per_block=2,
+                kernel_size=3,
+                pool="max_early",
+                head="gap",
+                batch_norm=True,
+            ),
+            legacy_name="fast",
+        ),
     )
 }
-ALIASES: dict[str, str] = {p.legacy_name: p.name for p in PRESETS.values()}
+ALIASES: dict[str, str] = {
+    p.legacy_name: p.name for p in PRESETS.values() if p.legacy_name != p.name
+}
 
 
 def find_preset(name: str) -> Preset | None:

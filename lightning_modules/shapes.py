@@ -30,10 +30,19 @@ def feature_sizes(cfg: ModelConfig) -> list[int]:
         for i in range(convs):
             side = math.ceil(side / (cfg.stride if i == 0 else 1))
             sizes.append(side)
-        if cfg.pool == "max":
-            side = side // 2  # 2x2 max-pool, "valid"
-            sizes.append(side)
+            if pools_after(cfg, i, convs):
+                side = side // 2  # 2x2 max-pool, "valid"
+                sizes.append(side)
     return sizes
+
+
+def pools_after(cfg: ModelConfig, conv: int, convs: int) -> bool:
+    """Whether a 2x2 max-pool follows conv number `conv` (0-based) of a block of `convs`:
+    after the last (pool: max) or after the first (pool: max_early, airbench's order,
+    which runs the block's other convs at a quarter of the pixels)."""
+    if cfg.pool == "max":
+        return conv == convs - 1
+    return cfg.pool == "max_early" and conv == 0
 
 
 def check_shapes(cfg: ModelConfig) -> None:
@@ -42,14 +51,14 @@ def check_shapes(cfg: ModelConfig) -> None:
     for b, convs in enumerate(cfg.block_convs(), start=1):
         for i in range(convs):
             side = math.ceil(side / (cfg.stride if i == 0 else 1))
-        if cfg.pool == "max":
-            if side < 2:
-                raise InvalidPointError(
-                    f"the feature map is {side}x{side} before the max-pool of block {b} "
-                    f"(stride {cfg.stride}, depth {cfg.depth}, image {cfg.image_size}px): "
-                    "a 2x2 pool would shrink it below 1x1"
-                )
-            side //= 2
+            if pools_after(cfg, i, convs):
+                if side < 2:
+                    raise InvalidPointError(
+                        f"the feature map is {side}x{side} before the max-pool of block {b} "
+                        f"(stride {cfg.stride}, depth {cfg.depth}, image {cfg.image_size}px): "
+                        "a 2x2 pool would shrink it below 1x1"
+                    )
+                side //= 2
 
 
 def invalid_reason(cfg: ModelConfig) -> str | None:

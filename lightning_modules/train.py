@@ -136,6 +136,7 @@ def fit_and_test(
         enable_model_summary=False,
         log_every_n_steps=1,
         num_sanity_val_steps=0,
+        limit_val_batches=None if has_val else 0,  # no split: no validation, no warning
         default_root_dir=workdir,
     )
     # Subnormal floats (below 1.2e-38) are handled in microcode on x86 CPUs, several

@@ -98,3 +98,33 @@ def test_relu_not_inplace_and_unknown_arch() -> None:
     assert all(not m.inplace for m in net.modules() if isinstance(m, torch.nn.ReLU))
     with pytest.raises(InvalidPointError, match=r"unknown model\.arch"):
         build_model(ModelConfig(arch="resnet"))
+
+
+def test_fast_preset_pools_after_each_blocks_first_conv() -> None:
+    """airbench's order: conv, pool, conv: the second conv runs on a quarter of the pixels."""
+    from lightning_modules.shapes import feature_sizes
+
+    cfg = ModelConfig(**PRESETS["fast"].fields)
+    assert feature_sizes(cfg) == [32, 16, 16, 16, 8, 8, 8, 4, 4]
+    net = build_model(cfg)
+    assert net.features(torch.zeros(1, 3, 32, 32)).shape == (1, 128, 4, 4)
+    assert count_params(net) == param_count(cfg)
+    late = ModelConfig(**{**PRESETS["fast"].fields, "pool": "max"})
+    assert flops_per_image(net, cfg) < 0.5 * flops_per_image(build_model(late), late)
+    with pytest.raises(InvalidPointError, match="block 3"):
+        check_shapes(ModelConfig(**{**PRESETS["fast"].fields, "stride": 2}))
+
+
+def test_flip_tta_scores_the_mean_of_an_image_and_its_mirror() -> None:
+    from lightning_modules.config import TrainConfig
+    from lightning_modules.module import Classifier
+
+    cfg = RunConfig(model=ModelConfig(depth=1, width=4), train=TrainConfig(tta_flip=True))
+    module = Classifier(build_model(cfg.model), cfg).eval()
+    x = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        want = (module(x) + module(x.flip(3))) / 2
+        assert torch.allclose(module.test_logits(x), want)
+        plain = Classifier(module.net, RunConfig(model=cfg.model)).eval()
+        assert torch.equal(plain.test_logits(x), module(x))
+    assert cfg.key() != RunConfig(model=cfg.model).key()
