@@ -140,6 +140,14 @@ def main() -> None:
             subprocess.run(cmd, cwd=store, env=env, check=True, stdout=subprocess.DEVNULL)
             times.append(time.perf_counter() - t0)
             size = (store / "r.html").stat().st_size
+        status_times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            cmd = [sys.executable, "-m", "ablate.cli", "status", space.name, "--seeds", "3"]
+            out = subprocess.run(cmd, cwd=store, env=env, check=True, capture_output=True)
+            status_times.append(time.perf_counter() - t0)
+        assert b"no sweep recorded" not in out.stdout, out.stdout  # it found the sweep
+    status_times.sort()
     times.sort()
     median = times[len(times) // 2]
     command = "python -m benchmarks.report_build" + (" --quick" if args.quick else "")
@@ -155,6 +163,9 @@ def main() -> None:
             f"| {space.name} x {seeds} seeds | {n} | {median:.1f} s | "
             + ", ".join(f"{t:.1f}" for t in times)
             + f" s | {size / 1e6:.2f} MB |",
+            "",
+            f"`ablate status {space.name} --seeds 3` on the same store, whole command: "
+            f"{status_times[len(status_times) // 2]:.1f} s (median of {args.repeats}).",
             "",
         ]
     )

@@ -49,6 +49,7 @@ class TrainTimer(Callback):
         self.seconds = 0.0
         self.images = 0
         self._t0 = 0.0
+        self._validated = False
 
     def on_train_batch_end(
         self,
@@ -67,18 +68,20 @@ class TrainTimer(Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._sync(trainer)
         self._t0 = time.perf_counter()
+        self._validated = False
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.state.fn == "fit":
             self._sync(trainer)
             self.seconds += time.perf_counter() - self._t0
+            self._validated = True
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.state.fn == "fit":
             self._t0 = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.val_dataloaders is None or not trainer.num_val_batches:
+        if not self._validated:  # no validation this epoch (none at all, or not this one)
             self._sync(trainer)
             self.seconds += time.perf_counter() - self._t0
 

@@ -620,3 +620,27 @@ def test_committed_slice_loads(tmp_path: Path) -> None:
     assert "JPEG copy" in a.source
     mean = a.train_x.double().mean((0, 2, 3)) / 255
     assert torch.allclose(mean, torch.tensor([0.49, 0.48, 0.45], dtype=torch.float64), atol=0.05)
+
+
+@pytest.mark.parametrize("val_fraction", [0.0, 0.25])
+def test_train_timer_counts_training_with_and_without_a_validation_split(
+    small_folder: Path, tmp_path: Path, val_fraction: float
+) -> None:
+    """With no validation split (fast.yaml) the timer used to count nothing: 0 s,
+    5e14 img/s."""
+    from ablate.config import RunConfig
+    from lightning_modules.config import ModelConfig, TrainConfig
+    from lightning_modules.train import fit_and_test
+
+    cfg = RunConfig(
+        model=ModelConfig(depth=1, width=4),
+        data=DataConfig(
+            source=str(small_folder), cache_dir=str(tmp_path / "c"), val_fraction=val_fraction
+        ),
+        train=TrainConfig(max_epochs=2, batch_size=4),
+    )
+    result = fit_and_test(cfg, tmp_path / "w")
+    seconds = result.metrics["train_seconds"]
+    assert 0 < seconds < 60
+    train_images = 18 if val_fraction else 24  # 24 train images, a quarter held out
+    assert result.metrics["train_images_per_second"] == pytest.approx(2 * train_images / seconds)
