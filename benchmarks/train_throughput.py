@@ -68,6 +68,7 @@ def plain_images_per_second(cfg: RunConfig, x: torch.Tensor, y: torch.Tensor) ->
     x, y = x.to(device), y.to(device)
     b = cfg.train.batch_size
     images, seconds = 0, 0.0
+    torch.set_flush_denormal(True)  # as fit_and_test trains
     for epoch in range(cfg.train.max_epochs):
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -86,6 +87,7 @@ def plain_images_per_second(cfg: RunConfig, x: torch.Tensor, y: torch.Tensor) ->
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds += time.perf_counter() - t0
+    torch.set_flush_denormal(False)
     return images / seconds
 
 
@@ -97,6 +99,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer images per epoch")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
+    from ablate.console import quiet_libraries
+
+    quiet_libraries()  # Lightning's banners
     rows = []
     for model in args.models:
         heavy = model in ("vgg", "seed003")

@@ -64,7 +64,7 @@ class Classifier(L.LightningModule):
         logits = self(x)
         loss = self._loss(logits, y)
         self._watch_divergence(loss, batch_idx)
-        self.train_acc(logits, y)
+        self.train_acc.update(logits, y)  # update only: the per-batch value is never logged
         # on_epoch only: values accumulate on the device, no host sync per step
         self.log("train_loss", loss, on_step=False, on_epoch=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
@@ -107,7 +107,7 @@ class Classifier(L.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         logits = self(x)
-        self.val_acc(logits, y)
+        self.val_acc.update(logits, y)
         self.log("val_loss", self._loss(logits, y), on_epoch=True)
         self.log("val_acc", self.val_acc, on_epoch=True)
 
@@ -120,7 +120,7 @@ class Classifier(L.LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         logits = self.test_logits(x)
-        self.test_acc(logits, y)
+        self.test_acc.update(logits, y)
         self.test_confusion.update(logits, y)
         self.log("test_loss", self._loss(logits, y), on_epoch=True)
         self.log("test_acc", self.test_acc, on_epoch=True)
@@ -142,7 +142,7 @@ class Classifier(L.LightningModule):
         elif t.optimizer == "adamw":
             opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
         else:
-            # coupled L2, like Keras' kernel_regularizer on the seed 000 network
+            # coupled L2 (Keras' kernel_regularizer=l2(c) is weight_decay=2c on kernels only)
             opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
         if t.schedule == "none":
             return opt
