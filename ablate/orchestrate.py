@@ -271,10 +271,13 @@ def _train_log_explain(
     tmp: Path,
     callbacks: Sequence[Any],
 ) -> dict[str, float]:
+    from ablate.console import quiet_libraries
     from ablate.epoch_line import EpochLine
     from ablate.plots import confusion_csv, confusion_png
     from lightning_modules.datamodule import CifarDataModule
     from lightning_modules.train import fit_and_test
+
+    quiet_libraries()  # again: importing Lightning (first here) resets its loggers to INFO
 
     dm = CifarDataModule(cfg.data, batch_size=cfg.train.batch_size, seed=cfg.seed)
     logger = tracker.epoch_logger(rid, cfg.experiment)

@@ -22,24 +22,25 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
-import torch
 import yaml
-from lightning.pytorch.loggers import MLFlowLogger
-from lightning.pytorch.loggers.logger import rank_zero_experiment
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
-from torch import nn
 
 from ablate import hardware, signals, stores
 from ablate.config import RunConfig
 from ablate.errors import AblateError
 from ablate.liveness import is_stale, worker_id
 from ablate.states import RunState
+
+if TYPE_CHECKING:
+    from lightning.pytorch.loggers import MLFlowLogger
+    from torch import nn
 
 # MLflow 3.17's own default store in the working folder: `mlflow ui` finds it
 # with no flags. (Its `file:` store now raises unless explicitly allowed.)
@@ -61,40 +62,49 @@ def resolve_tracking_uri(flag: str | None, env: Mapping[str, str]) -> str:
     return uri
 
 
-class EpochLogger(MLFlowLogger):
-    """Lightning's MLflow logger bound to an existing run.
+@cache
+def _epoch_logger_class() -> type[MLFlowLogger]:
+    """EpochLogger, defined on first use: importing Lightning costs about 3 s, which
+    `ablate report`, `status` and `explain` need not pay."""
+    from lightning.pytorch.loggers import MLFlowLogger
+    from lightning.pytorch.loggers.logger import rank_zero_experiment
 
-    Two changes: metrics are stepped by epoch (curves read per epoch in the UI),
-    and `finalize` does not end the run: the run is FINISHED only once its
-    test metrics, checkpoint and explanations are logged, so that a crash in
-    between leaves it unfinished and a re-run trains it again.
-    """
+    class EpochLogger(MLFlowLogger):
+        """Lightning's MLflow logger bound to an existing run.
 
-    @property  # type: ignore[override]
-    @rank_zero_experiment
-    def experiment(self) -> MlflowClient:
-        """The client, bound to our run. Unlike the parent's, it does not call
-        mlflow.set_tracking_uri, which would also set MLFLOW_TRACKING_URI for the
-        rest of the process (and every later sweep in it)."""
-        if not self._initialized:
-            assert self._run_id is not None, "EpochLogger is always bound to a run"
-            self._experiment_id = self._mlflow_client.get_run(self._run_id).info.experiment_id
-            self._initialized = True
-        return self._mlflow_client
+        Two changes: metrics are stepped by epoch (curves read per epoch in the UI),
+        and `finalize` does not end the run: the run is FINISHED only once its
+        test metrics, checkpoint and explanations are logged, so that a crash in
+        between leaves it unfinished and a re-run trains it again.
+        """
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        metrics = dict(metrics)
-        epoch = metrics.pop("epoch", None)
-        if not metrics:
-            return
-        with signals.deferred():  # see ablate.signals
-            super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
+        @property  # type: ignore[override]
+        @rank_zero_experiment
+        def experiment(self) -> MlflowClient:
+            """The client, bound to our run. Unlike the parent's, it does not call
+            mlflow.set_tracking_uri, which would also set MLFLOW_TRACKING_URI for the
+            rest of the process (and every later sweep in it)."""
+            if not self._initialized:
+                assert self._run_id is not None, "EpochLogger is always bound to a run"
+                self._experiment_id = self._mlflow_client.get_run(self._run_id).info.experiment_id
+                self._initialized = True
+            return self._mlflow_client
 
-    def log_hyperparams(self, params: Any) -> None:
-        """Params are logged once, flattened, by `Tracker.start_child`."""
+        def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+            metrics = dict(metrics)
+            epoch = metrics.pop("epoch", None)
+            if not metrics:
+                return
+            with signals.deferred():  # see ablate.signals
+                super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
 
-    def finalize(self, status: str = "success") -> None:
-        """The orchestrator ends the run."""
+        def log_hyperparams(self, params: Any) -> None:
+            """Params are logged once, flattened, by `Tracker.start_child`."""
+
+        def finalize(self, status: str = "success") -> None:
+            """The orchestrator ends the run."""
+
+    return EpochLogger
 
 
 @dataclass(frozen=True)
@@ -323,8 +333,10 @@ class Tracker:
     def heartbeat(self, run_id: str) -> None:
         self.client.set_tag(run_id, "ablate.heartbeat", f"{time.time():.0f}")
 
-    def epoch_logger(self, run_id: str, experiment: str) -> EpochLogger:
-        return EpochLogger(experiment_name=experiment, tracking_uri=self.uri, run_id=run_id)
+    def epoch_logger(self, run_id: str, experiment: str) -> MLFlowLogger:
+        """Lightning's MLflow logger bound to run `run_id` (see `_epoch_logger_class`)."""
+        logger_class = _epoch_logger_class()
+        return logger_class(experiment_name=experiment, tracking_uri=self.uri, run_id=run_id)
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         now = int(time.time() * 1000)
@@ -356,6 +368,8 @@ class Tracker:
     ) -> None:
         """A slim checkpoint: the resolved config and plain tensors, loadable with
         torch.load(weights_only=True) and nothing else."""
+        import torch
+
         state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.pt"
@@ -382,6 +396,8 @@ class Tracker:
 
     # ---------------------------------------------------------------- loading
     def load_checkpoint(self, run_id: str) -> dict[str, Any]:
+        import torch
+
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=CHECKPOINT, dst_path=tmp, tracking_uri=self.uri

@@ -45,15 +45,16 @@ def write_torchvision_copy(x: torch.Tensor, y: torch.Tensor, root: Path) -> None
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     flat = x.reshape(len(x), -1).numpy()  # (N, 3*32*32), channel-major like the original
-    batch = {b"data": flat, b"labels": y.tolist(), b"batch_label": b"bench"}
+    batch = {"data": flat, "labels": y.tolist(), "batch_label": "bench"}  # str keys, as
+    # torchvision reads the original (Python 2) pickles with encoding="latin1"
     for name in ("data_batch_1", "test_batch"):
         with (folder / name).open("wb") as f:
             pickle.dump(batch, f)
     for name in ("data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"):
         with (folder / name).open("wb") as f:
-            pickle.dump({b"data": flat[:0], b"labels": [], b"batch_label": b"empty"}, f)
+            pickle.dump({"data": flat[:0], "labels": [], "batch_label": "empty"}, f)
     with (folder / "batches.meta").open("wb") as f:
-        pickle.dump({b"label_names": [str(i).encode() for i in range(10)]}, f)
+        pickle.dump({"label_names": [str(i) for i in range(10)]}, f)
 
 
 def tutorial_loader(root: Path, mean: Any, std: Any, workers: int) -> Any:
@@ -62,6 +63,10 @@ def tutorial_loader(root: Path, mean: Any, std: Any, workers: int) -> Any:
     class LocalCIFAR10(datasets.CIFAR10):
         def _check_integrity(self) -> bool:  # our copy has other checksums
             return True
+
+        def _load_meta(self) -> None:  # the same: skip the meta file's checksum
+            self.classes = [str(i) for i in range(10)]
+            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
     tf = transforms.Compose(
         [

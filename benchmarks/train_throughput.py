@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer images per epoch")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
+    import lightning  # noqa: F401  (imported first: it resets its loggers to INFO)
+
     from ablate.console import quiet_libraries
 
     quiet_libraries()  # Lightning's banners
