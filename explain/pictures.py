@@ -88,7 +88,7 @@ class _Canvas:
         for x, y, s, kw in self.texts:
             anchor = {"center": "m", "left": "l", "right": "r"}[kw["ha"]] + "a"
             draw.text((x, y), s, fill=(0, 0, 0), font=_font(kw["fontsize"]), anchor=anchor)
-        img.save(path, optimize=False)
+        img.save(path, compress_level=1)  # 1.6x faster to write than the default 6, ~25% larger
         return path
 
 
