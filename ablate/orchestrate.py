@@ -97,7 +97,7 @@ def _claim(space: Space, opts: SweepOptions) -> contextlib.AbstractContextManage
         return contextlib.nullcontext()
     sid = sweep_id(expand(space))
     return exclusive(
-        f"sweep:{opts.tracking_uri}:{sid}",
+        f"sweep:{opts.tracking_uri}:{space.experiment}:{sid}",  # as the parent run is found
         f"the sweep {space.experiment!r} ({space.path}) is already running on this "
         f"store in another process; wait for it to end (the same command then resumes), "
         f"or share its points between processes with --workers N or --storage "

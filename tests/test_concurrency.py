@@ -71,3 +71,27 @@ def test_three_runs_of_one_grid_train_each_point_once(tmp_path: Path) -> None:
     done = finished_keys(children)
     assert len(done) == 2 and set(done.values()) == {1}, done
     assert len(children) == 2  # no second copy of a point, not even a failed one
+
+
+def test_a_claim_is_per_store_experiment_and_sweep(tmp_path: Path) -> None:
+    """Two experiments with the same points are two sweeps (two parent runs): both may
+    run at once; the same one twice may not. (CI once saw 'left' block 'right'.)"""
+    import pytest
+
+    from ablate.errors import AblateError
+    from ablate.jobs import SweepOptions
+    from ablate.orchestrate import _claim
+    from ablate.spaces import load_space
+
+    spaces = {}
+    for name in ("left", "right"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({"experiment": name, "base": BASE}))
+        spaces[name] = load_space(path)
+    opts = SweepOptions(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    taken = pytest.raises(AblateError, match=r"'left' .* is already running")
+    with _claim(spaces["left"], opts), _claim(spaces["right"], opts), taken:
+        _claim(spaces["left"], opts).__enter__()  # the same sweep a second time
+    other_store = SweepOptions(tracking_uri=f"sqlite:///{tmp_path / 'other.db'}")
+    with _claim(spaces["left"], opts), _claim(spaces["left"], other_store):
+        pass
