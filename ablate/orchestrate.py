@@ -85,19 +85,20 @@ def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
     check_data_sources(points)
     check_store(opts.tracking_uri)
     tracker = Tracker(opts.tracking_uri)
-    with _claim(space, opts):
+    with _claim(space, opts, points):
         return _run(space, opts, tracker)
 
 
-def _claim(space: Space, opts: SweepOptions) -> contextlib.AbstractContextManager[None]:
+def _claim(
+    space: Space, opts: SweepOptions, points: list[Point]
+) -> contextlib.AbstractContextManager[None]:
     """A local grid (no --storage) runs in one process at a time per store and sweep, so
     that a second terminal never trains a point twice; the shared queue and Optuna share
     the work through their storage instead."""
     if space.kind == "optuna" or opts.storage:
         return contextlib.nullcontext()
-    sid = sweep_id(expand(space))
     return exclusive(
-        f"sweep:{opts.tracking_uri}:{space.experiment}:{sid}",  # as the parent run is found
+        f"sweep:{opts.tracking_uri}:{space.experiment}:{sweep_id(points)}",  # as the parent run is found
         f"the sweep {space.experiment!r} ({space.path}) is already running on this "
         f"store in another process; wait for it to end (the same command then resumes), "
         f"or share its points between processes with --workers N or --storage "

@@ -58,7 +58,7 @@ def sweep_status(
     db = sqlite_path(tracking_uri)
     if db is not None and not db.exists():  # nothing recorded: create no store
         return SweepStatus(parent=None, expected=expected)
-    if db is None and tracking_uri.startswith(("http://", "https://")):
+    if tracking_uri.startswith(("http://", "https://")):
         check_server(tracking_uri)
     tracker = Tracker(tracking_uri)
     parent = tracker.find_parent(space.experiment, sid)

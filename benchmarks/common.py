@@ -17,6 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+# the offline CIFAR-10 copy beside the checkout, as in CI; $ABLATE_DATA wins, --data wins over both
+DEFAULT_DATA = os.environ.get(
+    "ABLATE_DATA", str(ROOT.parent / "shared" / "data" / "cifar10-jpeg.zip")
+)
 
 
 def machine() -> str:

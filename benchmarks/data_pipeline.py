@@ -21,7 +21,6 @@ Interleaved, median of the repeats; goal (issue 10): at least 10x.
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import tempfile
 from pathlib import Path
@@ -30,13 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.common import interleaved, markdown_table, median, report
+from benchmarks.common import DEFAULT_DATA, interleaved, markdown_table, median, report
 from lightning_modules.augment import augment_batch, to_float
 from lightning_modules.config import DataConfig
 from lightning_modules.data import load_cifar10
 from lightning_modules.datamodule import TensorBatches, channel_stats
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.zip"
 BATCH = 128
 
 
@@ -84,7 +82,7 @@ def tutorial_loader(root: Path, mean: Any, std: Any, workers: int) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ABLATE_DATA", str(DEFAULT_DATA)))
+    parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-append", action="store_true")

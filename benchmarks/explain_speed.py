@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import interleaved, markdown_table, median, report
+from benchmarks.common import DEFAULT_DATA, interleaved, markdown_table, median, report
 from explain.attributions import METHODS, applicable_methods
 from explain.config import ExplainConfig
 from lightning_modules.config import DataConfig, ModelConfig
@@ -39,7 +39,6 @@ from lightning_modules.data import load_cifar10
 from lightning_modules.models import build_model
 from lightning_modules.presets import find_preset
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.zip"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -171,7 +170,7 @@ def cli_table(data: str, work: Path) -> tuple[list[list[str]], str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ABLATE_DATA", str(DEFAULT_DATA)))
+    parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-cli", action="store_true")

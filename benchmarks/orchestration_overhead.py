@@ -27,9 +27,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.common import markdown_table, report
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.zip"
+from benchmarks.common import DEFAULT_DATA, markdown_table, report
 
 
 @contextlib.contextmanager
@@ -84,7 +82,7 @@ def sweep(data: str, runs: int, explain: bool, work: Path) -> tuple[float, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ABLATE_DATA", str(DEFAULT_DATA)))
+    parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()

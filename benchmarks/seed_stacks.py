@@ -83,12 +83,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks.common import ROOT, markdown_table, median, report
+from benchmarks.common import DEFAULT_DATA, ROOT, markdown_table, median, report
 
 if TYPE_CHECKING:
     import torch
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "cifar10-jpeg.zip"
 DEFAULT_SEEDS_PYTHON = ".venv-seeds/bin/python"
 RESULT_PREFIX = "SEED_STACKS_RESULT "  # the worker's JSON line starts with this
 
@@ -532,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         worker_main(argv[1:])
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ABLATE_DATA", str(DEFAULT_DATA)))
+    parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument(
         "--seeds-python", default=DEFAULT_SEEDS_PYTHON, help="the seeds venv's python"
     )

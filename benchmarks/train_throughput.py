@@ -20,7 +20,6 @@ the ratio A/B. Goal (issue 10): at least 0.95x.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ablate.config import RunConfig
-from benchmarks.common import markdown_table, median, report
+from benchmarks.common import DEFAULT_DATA, markdown_table, median, report
 from lightning_modules.augment import augment_batch, to_float
 from lightning_modules.config import DataConfig, ModelConfig, TrainConfig
 from lightning_modules.data import load_cifar10
@@ -37,8 +36,6 @@ from lightning_modules.datamodule import CifarDataModule
 from lightning_modules.models import build_model
 from lightning_modules.presets import find_preset
 from lightning_modules.train import fit_and_test, resolve_precision
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.zip"
 
 
 def spec(model: str, data: str, images: int, epochs: int, batch: int) -> RunConfig:
@@ -93,7 +90,7 @@ def plain_images_per_second(cfg: RunConfig, x: torch.Tensor, y: torch.Tensor) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ABLATE_DATA", str(DEFAULT_DATA)))
+    parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--models", nargs="+", default=["keras_cnn", "vgg"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer images per epoch")

@@ -81,17 +81,25 @@ def test_a_claim_is_per_store_experiment_and_sweep(tmp_path: Path) -> None:
     from ablate.errors import AblateError
     from ablate.jobs import SweepOptions
     from ablate.orchestrate import _claim
-    from ablate.spaces import load_space
+    from ablate.spaces import expand, load_space
 
     spaces = {}
     for name in ("left", "right"):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump({"experiment": name, "base": BASE}))
         spaces[name] = load_space(path)
+    points = {name: expand(sp) for name, sp in spaces.items()}
     opts = SweepOptions(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     taken = pytest.raises(AblateError, match=r"'left' .* is already running")
-    with _claim(spaces["left"], opts), _claim(spaces["right"], opts), taken:
-        _claim(spaces["left"], opts).__enter__()  # the same sweep a second time
+    with (
+        _claim(spaces["left"], opts, points["left"]),
+        _claim(spaces["right"], opts, points["right"]),
+        taken,
+    ):
+        _claim(spaces["left"], opts, points["left"]).__enter__()  # the same sweep a second time
     other_store = SweepOptions(tracking_uri=f"sqlite:///{tmp_path / 'other.db'}")
-    with _claim(spaces["left"], opts), _claim(spaces["left"], other_store):
+    with (
+        _claim(spaces["left"], opts, points["left"]),
+        _claim(spaces["left"], other_store, points["left"]),
+    ):
         pass

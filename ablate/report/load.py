@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ablate.errors import AblateError
-from ablate.stores import check_server, mask_password
+from ablate.stores import check_server, mask_password, sqlite_path
 from ablate.tracking import ChildRun, SweepRun, Tracker
 
 CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -52,11 +52,11 @@ class SweepData:
     children: list[ChildRun]
 
 
-def check_store(uri: str, timeout: float = 5.0) -> None:
+def check_store(uri: str) -> None:
     """Fail fast with one line when the store is not there, instead of MLflow creating an
     empty sqlite file or retrying an unreachable server for minutes."""
-    if uri.startswith("sqlite:///"):
-        path = Path(uri.removeprefix("sqlite:///"))
+    path = sqlite_path(uri)
+    if path is not None:
         if not path.exists():
             raise ReportError(
                 f"no tracking store at {path}: run `ablate run SPACE` here first, or pass "
