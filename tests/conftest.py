@@ -70,7 +70,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: PostgresServer) -> str:
-    """SQLAlchemy URL ``postgresql+psycopg2://postgres@127.0.0.1:PORT/ablate``."""
+    """SQLAlchemy URL ``postgresql://postgres@127.0.0.1:PORT/ablate`` (psycopg 3, the README's spelling)."""
     return postgres_server.url
 
 

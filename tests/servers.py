@@ -167,7 +167,9 @@ class PostgresServer:
 
     def url_for(self, database: str) -> str:
         """SQLAlchemy URL of ``database`` on this cluster."""
-        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
+        return (
+            f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"  # as the README spells it
+        )
 
     def cmd(self, *args: str) -> list[str]:
         """Argument list running a PostgreSQL binary as the right OS user."""

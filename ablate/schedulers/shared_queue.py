@@ -21,6 +21,7 @@ from ablate.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import open_shared_parent, release_stale
 from ablate.spaces import Space, expand, sweep_id
 from ablate.states import RunState
+from ablate.stores import mask_password
 from ablate.tracking import Tracker
 
 
@@ -74,7 +75,7 @@ class SharedQueue:
             queued = ledger.enqueue_missing(self.study, self._valid)
         if first:
             print(
-                f"Sweep {self.parent} ({self.total} points) on {self.opts.storage}: "
+                f"Sweep {self.parent} ({self.total} points) on {mask_password(self.opts.storage)}: "
                 f"{queued} points queued now, worker {worker_id()}."
             )
 
