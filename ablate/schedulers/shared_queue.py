@@ -75,7 +75,7 @@ class SharedQueue:
             queued = ledger.enqueue_missing(self.study, self._valid)
         if first:
             print(
-                f"Sweep {self.parent} ({self.total} points) on {mask_password(self.storage)}: "
+                f"Sweep {self.parent} ({self.total} points) on {mask_password(self.opts.storage or "")}: "
                 f"{queued} points queued now, worker {worker_id()}."
             )
 
