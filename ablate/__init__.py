@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ablate.load import load_run as load_run
+    from ablate.store import load_run as load_run
 
 __all__ = ["load_run"]
 
@@ -13,7 +13,7 @@ __all__ = ["load_run"]
 def __getattr__(name: str) -> Any:
     # lazy: `import ablate` must stay cheap (no torch, no mlflow) for the CLI's --help
     if name == "load_run":
-        from ablate.load import load_run
+        from ablate.store import load_run
 
         return load_run
     raise AttributeError(name)

@@ -27,7 +27,7 @@ def machine() -> str:
     """CPU model, cores, the flags that matter to torch's kernels, threads, torch version."""
     import torch
 
-    from ablate.hardware import describe
+    from ablate.runtime import describe
 
     return (
         f"{describe()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "

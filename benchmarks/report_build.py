@@ -45,9 +45,9 @@ def _template_run(work: Path, env: dict[str, str]) -> Path:
 
 def _fake_store(work: Path, space: Path, seeds: int, artifacts: Path) -> int:
     """A sweep of `space` with `seeds` seeds whose children carry copies of `artifacts`."""
-    from ablate.hardware import describe
+    from ablate.runtime import describe
     from ablate.spaces import expand, load_space, sweep_id
-    from ablate.tracking import Tracker, resolve_tracking_uri
+    from ablate.store import Tracker, resolve_tracking_uri
     from lightning_modules.models import invalid_reason
 
     os.chdir(work)
@@ -109,7 +109,7 @@ def _fake_store(work: Path, space: Path, seeds: int, artifacts: Path) -> int:
 
 
 def _cpu() -> str:
-    from ablate.hardware import describe
+    from ablate.runtime import describe
 
     return describe()
 

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--note", default="", help="a line under the table's heading")
     args = parser.parse_args(argv)
 
-    from ablate.hardware import describe
+    from ablate.runtime import describe
 
     command = "python -m benchmarks.report_plots" + "".join(f" {a}" for a in argv or sys.argv[1:])
     rows = []

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ablate.config import RunConfig
+from ablate.spaces import RunConfig
 from benchmarks.common import DEFAULT_DATA, markdown_table, median, report
 from lightning_modules.augment import augment_batch, to_float
 from lightning_modules.config import DataConfig, ModelConfig, TrainConfig
@@ -98,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     import lightning  # noqa: F401  (imported first: it resets its loggers to INFO)
 
-    from ablate.console import quiet_libraries
+    from ablate.runtime import quiet_libraries
 
     quiet_libraries()  # Lightning's banners
     rows = []

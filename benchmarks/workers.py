@@ -56,7 +56,7 @@ def main() -> None:
     SPACE["base"]["train"]["max_epochs"] = args.epochs  # type: ignore[index]
     SPACE["base"]["data"]["limit_train"] = args.limit_train or None  # type: ignore[index]
     with tempfile.TemporaryDirectory() as cache:
-        from ablate.config import DataConfig
+        from ablate.spaces import DataConfig
         from lightning_modules.data import load_cifar10
 
         load_cifar10(DataConfig(source=args.data, cache_dir=cache))  # warm the cache once

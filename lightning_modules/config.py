@@ -1,7 +1,7 @@
 """The config sections of the bottom floor: model, data, training.
 
 Each is a frozen pydantic model with every default filled in. The top floor
-(`ablate.config.RunConfig`) composes them with the explanation section; code here
+(`ablate.spaces.config.RunConfig`) composes them with the explanation section; code here
 takes a `RunSpec`, anything with a seed and these three sections.
 """
 
@@ -103,7 +103,7 @@ class TrainConfig(_Frozen):
 
 
 class RunSpec(Protocol):
-    """What training reads of a run's config (`ablate.config.RunConfig` is one)."""
+    """What training reads of a run's config (`ablate.spaces.config.RunConfig` is one)."""
 
     @property
     def seed(self) -> int: ...

@@ -1,6 +1,6 @@
 """Reading a tracking store in tests: a sweep's parent run and its children.
 
-The layout is `ablate.tracking`'s: the parent has `ablate.role=sweep`, each child
+The layout is `ablate.store.tracking`'s: the parent has `ablate.role=sweep`, each child
 `mlflow.parentRunId=<parent>`. Tests use these helpers instead of tag literals.
 """
 

@@ -79,9 +79,9 @@ def test_a_claim_is_per_store_experiment_and_sweep(tmp_path: Path) -> None:
     import pytest
 
     from ablate.errors import AblateError
-    from ablate.jobs import SweepOptions
-    from ablate.orchestrate import _claim
+    from ablate.schedulers import SweepOptions
     from ablate.spaces import expand, load_space
+    from ablate.sweep.engine import _claim
 
     spaces = {}
     for name in ("left", "right"):

@@ -628,7 +628,7 @@ def test_train_timer_counts_training_with_and_without_a_validation_split(
 ) -> None:
     """With no validation split (fast.yaml) the timer used to count nothing: 0 s,
     5e14 img/s."""
-    from ablate.config import RunConfig
+    from ablate.spaces import RunConfig
     from lightning_modules.config import ModelConfig, TrainConfig
     from lightning_modules.train import fit_and_test
 

@@ -342,9 +342,8 @@ def test_status_and_report_create_no_store(project: Project) -> None:
 
 def store_with_a_skipped_run(project: Project) -> tuple[str, str]:
     """A store holding one sweep whose only run was skipped: no checkpoint, no finished run."""
-    from ablate.config import RunConfig
-    from ablate.states import RunState
-    from ablate.tracking import Tracker
+    from ablate.spaces import RunConfig
+    from ablate.store import RunState, Tracker
 
     store = project.inputs / "store"
     store.mkdir()

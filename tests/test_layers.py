@@ -40,13 +40,13 @@ def test_the_contract_catches_a_back_edge_and_mlflow_in_the_report(tmp_path: Pat
     for pkg in PACKAGES:
         shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "lightning_modules" / "upward.py").write_text("import ablate.config\n")
+    (tmp_path / "lightning_modules" / "upward.py").write_text("import ablate.spaces.config\n")
     (tmp_path / "ablate" / "report").mkdir(exist_ok=True)
     (tmp_path / "ablate" / "report" / "loader_probe.py").write_text("import mlflow\n")
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "0 kept, 2 broken" in result.stdout, result.stdout
-    assert "lightning_modules.upward -> ablate.config" in result.stdout
+    assert "lightning_modules.upward -> ablate.spaces.config" in result.stdout
     assert "ablate.report.loader_probe -> mlflow" in result.stdout
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from ablate import ledger
+from ablate.schedulers import ledger
 
 ITEMS = [(f"key{i}", i, f"point {i}") for i in range(6)]
 
@@ -123,9 +123,9 @@ def test_lock_is_released_and_breaks_when_stale(tmp_path: Path) -> None:
 
 def test_release_stale_fails_orphan_mlflow_runs(tmp_path: Path) -> None:
     """A worker killed after creating its MLflow run, before its trial knew the run id."""
-    from ablate.config import RunConfig
-    from ablate.schedulers.reaping import release_stale
-    from ablate.tracking import Tracker
+    from ablate.schedulers import release_stale
+    from ablate.spaces import RunConfig
+    from ablate.store import Tracker
 
     tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
     parent, _ = tracker.start_parent("e", "sweep", "e sweep", None, "ablate run", {})

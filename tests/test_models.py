@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablate.config import RunConfig
-from ablate.spaces import expand, load_space
+from ablate.spaces import RunConfig, expand, load_space
 from lightning_modules.config import ModelConfig
 from lightning_modules.errors import InvalidPointError
 from lightning_modules.models import SameConv2d, build_model, count_params, flops_per_image

@@ -11,8 +11,7 @@ import pytest
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.trial import TrialState
 
-from ablate import ledger
-from ablate.optuna_adapter import STORAGE_METHODS, StudyHandle
+from ablate.schedulers import STORAGE_METHODS, StudyHandle, ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from ablate.cli import app
 from ablate.spaces import expand, load_space, sweep_id
-from ablate.stores import mask_password
-from ablate.tracking import Tracker, resolve_tracking_uri
+from ablate.store import Tracker, mask_password, resolve_tracking_uri
 
 SPACE = """\
 experiment: partial <b>&

@@ -14,7 +14,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 from store import finished_keys, state, sweep_runs, the_sweep
 
-from ablate import liveness
+from ablate.store import liveness
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
@@ -91,7 +91,7 @@ def test_kill_9_then_immediate_rerun_finishes_every_point_once(tmp_path: Path) -
 
 
 def test_heartbeat_calls_every_beat_even_when_one_fails() -> None:
-    from ablate.orchestrate import Heartbeat
+    from ablate.sweep import Heartbeat
 
     calls: list[str] = []
 

@@ -73,7 +73,7 @@ def study_of(storage: str, experiment: str) -> optuna.Study:
 @pytest.fixture(scope="module")
 def warm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Decode the slice once so that workers start equally fast."""
-    from ablate.config import DataConfig
+    from ablate.spaces import DataConfig
     from lightning_modules.data import load_cifar10
 
     work = tmp_path_factory.mktemp("scaleout")

@@ -17,9 +17,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ablate.cli import app
-from ablate.config import RunConfig
-from ablate.stores import mask_password
-from ablate.tracking import CHECKPOINT, Tracker
+from ablate.spaces import RunConfig
+from ablate.store import CHECKPOINT, Tracker, mask_password
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ablate", "lightning_modules", "explain", "benchmarks")

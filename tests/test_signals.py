@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ablate import signals
-from ablate.tracking import Tracker
+from ablate.runtime import signals
+from ablate.store import Tracker
 
 
 def test_a_signal_during_a_deferred_block_is_raised_after_it() -> None:

@@ -10,9 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ablate.config import RunConfig
 from ablate.errors import ConfigError
-from ablate.spaces import expand, load_space, parse_override, sweep_id
+from ablate.spaces import RunConfig, expand, load_space, parse_override, sweep_id
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -163,7 +163,7 @@ def test_disk_full_while_writing_artifacts_fails_that_run_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The checkpoint of the second point hits ENOSPC (a patched writer: no tmpfs here)."""
-    from ablate.tracking import Tracker
+    from ablate.store import Tracker
 
     real = Tracker.log_checkpoint
     calls = []

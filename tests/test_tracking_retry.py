@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from mlflow.exceptions import MlflowException
 
-from ablate.tracking import _retry_locked
+from ablate.store.tracking import _retry_locked
 
 
 def test_a_locked_store_is_tried_again_until_the_write_lands() -> None:

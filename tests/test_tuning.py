@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 
 from ablate.cli import app
 from ablate.errors import ConfigError
-from ablate.ledger import open_storage
-from ablate.optuna_spaces import spec_of
-from ablate.spaces import expand, load_space
+from ablate.schedulers import open_storage
+from ablate.spaces import expand, load_space, spec_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"

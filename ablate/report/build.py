@@ -37,8 +37,7 @@ from ablate.report.model import (
     level_label,
 )
 from ablate.report.runs import factors_of, missing_rows, responses_of, run_rows, runs_frame
-from ablate.stores import mask_password
-from ablate.tracking import Tracker
+from ablate.store import Tracker, mask_password
 
 REPORTS_DIR = Path("reports")
 # the difference "seeds needed to detect" is computed for, in display units per group:
@@ -144,7 +143,7 @@ def _feature_map(config_yaml: Path | None) -> str:
     """Side of the last feature map, from the run's resolved config, e.g. '8x8'."""
     if config_yaml is None:
         return ""
-    from ablate.config import ModelConfig
+    from ablate.spaces import ModelConfig
     from lightning_modules.models import feature_sizes
 
     try:

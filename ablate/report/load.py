@@ -1,7 +1,7 @@
 """Read one sweep back from MLflow for the report: the parent, its children, their
 curves, and the few artifacts the page needs, fetched concurrently.
 
-Everything comes through `ablate.tracking.Tracker`, so a report can be built on
+Everything comes through `ablate.store.tracking.Tracker`, so a report can be built on
 another machine against a tracking server.
 """
 
@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ablate.errors import AblateError
-from ablate.stores import check_server, mask_password, sqlite_path
-from ablate.tracking import ChildRun, SweepRun, Tracker
+from ablate.store import ChildRun, SweepRun, Tracker, check_server, mask_password, sqlite_path
 
 CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
 CONFUSION = "confusion/confusion_matrix.csv"
@@ -110,7 +109,7 @@ def _design(tracker: Tracker, sweep: SweepRun, tmp: Path) -> Design:
     nuisance: dict[str, Any] = {}
     metric, direction = "best_val_acc", "maximize"
     if space is not None and space.kind == "optuna":
-        from ablate.optuna_spaces import spec_of
+        from ablate.spaces import spec_of
 
         spec = spec_of(space)
         nuisance, metric, direction = dict(spec.params), spec.metric, spec.direction

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ablate.report.load import Design
 from ablate.report.model import Factor, Response, RunRow, RunState
-from ablate.tracking import ChildRun
+from ablate.store import ChildRun
 
 STATES: tuple[RunState, ...] = ("finished", "failed", "skipped", "pruned", "running", "killed")
 # what a method's faithfulness numbers become on the page

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ablate.jobs import Job, Outcome, Settled, SweepOptions
+from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.schedulers.reaping import classify, fail_stale_runs
 from ablate.spaces import Space, expand, sweep_id
-from ablate.states import RunState
-from ablate.tracking import ChildRun, Tracker
+from ablate.store import ChildRun, RunState, Tracker
 
 
 class LocalGrid:

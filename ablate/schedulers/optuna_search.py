@@ -17,18 +17,13 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from ablate import ledger
-from ablate.console import table
-from ablate.jobs import Job, Outcome, Settled, SweepOptions
-from ablate.liveness import worker_id
-from ablate.optuna_adapter import StudyHandle
-from ablate.optuna_spaces import Dist, OptunaSpec, spec_of
+from ablate.runtime import table
+from ablate.schedulers import ledger
+from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
+from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import fail_stale_runs, open_shared_parent, release_stale
-from ablate.space_blocks import Space
-from ablate.spaces import Point, build_config, expand
-from ablate.states import RunState
-from ablate.stores import mask_password
-from ablate.tracking import Tracker
+from ablate.spaces import Dist, OptunaSpec, Point, Space, build_config, expand, spec_of
+from ablate.store import RunState, Tracker, mask_password, worker_id
 from lightning_modules.presets import preset_key_name
 
 DEFAULT_STORAGE = f"journal:{ledger.DEFAULT_JOURNAL}"

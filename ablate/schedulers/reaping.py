@@ -1,8 +1,8 @@
 """Finding a sweep's parent and failing runs whose worker is gone, for every scheduler.
 
-The rule for "gone" is `ablate.liveness.is_stale` (no heartbeat for `stale_after`
+The rule for "gone" is `ablate.store.liveness.is_stale` (no heartbeat for `stale_after`
 seconds, or a dead process on this very machine); `ChildRun.is_dead` and
-`ablate.ledger.fail_stale` apply it to MLflow runs and Optuna trials.
+`ablate.schedulers.ledger.fail_stale` apply it to MLflow runs and Optuna trials.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ablate.ledger import MLFLOW_RUN, WORKER, fail_stale
-from ablate.optuna_adapter import StudyHandle
-from ablate.space_blocks import Space
-from ablate.states import RunState
-from ablate.tracking import ChildRun, Tracker
+from ablate.schedulers.ledger import MLFLOW_RUN, WORKER, fail_stale
+from ablate.schedulers.optuna_adapter import StudyHandle
+from ablate.spaces import Space
+from ablate.store import ChildRun, RunState, Tracker
 
 PARENT_ATTR = "ablate.mlflow_parent_run_id"
 

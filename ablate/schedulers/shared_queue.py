@@ -14,15 +14,12 @@ from dataclasses import dataclass
 
 from optuna.trial import FrozenTrial, TrialState
 
-from ablate import ledger
-from ablate.jobs import Job, Outcome, Settled, SweepOptions
-from ablate.liveness import worker_id
-from ablate.optuna_adapter import StudyHandle
+from ablate.schedulers import ledger
+from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
+from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import open_shared_parent, release_stale
 from ablate.spaces import Space, expand, sweep_id
-from ablate.states import RunState
-from ablate.stores import mask_password
-from ablate.tracking import Tracker
+from ablate.store import RunState, Tracker, mask_password, worker_id
 
 
 @dataclass
@@ -74,8 +71,9 @@ class SharedQueue:
                 self._valid = self._record_invalid()
             queued = ledger.enqueue_missing(self.study, self._valid)
         if first:
+            where = mask_password(self.opts.storage or "")
             print(
-                f"Sweep {self.parent} ({self.total} points) on {mask_password(self.opts.storage or "")}: "
+                f"Sweep {self.parent} ({self.total} points) on {where}: "
                 f"{queued} points queued now, worker {worker_id()}."
             )
 

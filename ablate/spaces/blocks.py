@@ -2,7 +2,7 @@
 config sections with presets, command-line overrides, and error messages that name
 the file, the key, the value and what is allowed.
 
-`ablate.spaces` (grid spaces, expansion) and `ablate.optuna_spaces` both build on
+`ablate.spaces.grid` (grid spaces, expansion) and `ablate.spaces.tuning` both build on
 this module; it imports neither.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ablate.config import DataConfig, ExplainConfig, ModelConfig, TrainConfig
 from ablate.errors import ConfigError
+from ablate.spaces.config import DataConfig, ExplainConfig, ModelConfig, TrainConfig
 from lightning_modules.presets import ALIASES, PRESETS, find_preset
 
 SECTIONS: dict[str, type[BaseModel]] = {

@@ -7,10 +7,10 @@ from typing import Any
 
 from torch import nn
 
-from ablate.config import RunConfig
 from ablate.errors import AblateError
-from ablate.stores import mask_password
-from ablate.tracking import Tracker, resolve_tracking_uri
+from ablate.spaces import RunConfig
+from ablate.store.access import mask_password
+from ablate.store.tracking import Tracker, resolve_tracking_uri
 
 
 def load_run(run_id: str, tracking_uri: str | None = None) -> tuple[nn.Module, RunConfig]:

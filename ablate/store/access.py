@@ -1,6 +1,6 @@
 """The tracking store, checked before anything is written, and locks between processes.
 
-No MLflow here (see `ablate.tracking`): these checks run first, so that a store that
+No MLflow here (see `ablate.store.tracking`): these checks run first, so that a store that
 cannot be reached or written fails in one line and a few seconds, instead of after
 MLflow's minutes of retries or half-way through a sweep.
 """

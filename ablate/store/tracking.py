@@ -8,7 +8,7 @@ Layout of a sweep in the tracking store:
   holding flattened params, per-epoch curves, test metrics, the confusion
   matrix, the resolved config as YAML, the best checkpoint and explanations.
 
-`ablate.state` on a child is one of `ablate.states.RunState` (`running`, `finished`,
+`ablate.state` on a child is one of `ablate.store.states.RunState` (`running`, `finished`,
 `skipped`, `pruned`, `failed`, `killed`); a re-run skips children whose state is
 finished or skipped. Callers go through `Tracker`'s methods, never its client.
 """
@@ -32,11 +32,12 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from ablate import hardware, signals, stores
-from ablate.config import RunConfig
 from ablate.errors import AblateError
-from ablate.liveness import is_stale, worker_id
-from ablate.states import RunState
+from ablate.runtime import hardware, signals
+from ablate.spaces import RunConfig
+from ablate.store import access as stores
+from ablate.store.liveness import is_stale, worker_id
+from ablate.store.states import RunState
 
 if TYPE_CHECKING:
     from lightning.pytorch.loggers import MLFlowLogger
@@ -130,7 +131,7 @@ class ChildRun:
         return self.state == RunState.RUNNING and self.status == "RUNNING"
 
     def is_live(self, now: float, stale_after: float) -> bool:
-        """Running, and its worker still beats (the one rule: `ablate.liveness.is_stale`)."""
+        """Running, and its worker still beats (the one rule: `ablate.store.liveness.is_stale`)."""
         return self._running() and not is_stale(self.heartbeat, self.worker, now, stale_after)
 
     def is_dead(self, now: float, stale_after: float) -> bool:

@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ablate.config import RunConfig
-from ablate.console import console
 from ablate.errors import AblateError, ConfigError
-from ablate.load import load_run
-from ablate.tracking import Tracker
+from ablate.runtime import console
+from ablate.spaces import RunConfig
+from ablate.store import Tracker, load_run
 from lightning_modules.cifar import CIFAR10_CLASSES, IMAGE_SIDE
 
 SIDE = IMAGE_SIDE  # the networks' input size

@@ -8,8 +8,8 @@ WAITING -> RUNNING transition, which succeeds for exactly one process.
 Liveness is our own heartbeat, kept as a trial user attribute, so it works on
 every storage (JournalStorage has no heartbeat of its own). A RUNNING trial
 whose heartbeat is older than `stale_after` is failed (the rule of
-`ablate.liveness`), and its point is enqueued again. Per-trial writes go through
-`ablate.optuna_adapter`, never through Optuna's private attributes.
+`ablate.store.liveness`), and its point is enqueued again. Per-trial writes go through
+`ablate.schedulers.optuna_adapter`, never through Optuna's private attributes.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from ablate.errors import AblateError
-from ablate.liveness import is_stale, worker_id
-from ablate.optuna_adapter import StudyHandle
-from ablate.stores import mask_password
+from ablate.schedulers.optuna_adapter import StudyHandle
+from ablate.store import is_stale, mask_password, worker_id
 
 KEY = "ablate.run_key"
 BEAT = "ablate.heartbeat"
@@ -145,7 +144,7 @@ def beat(study: StudyHandle, number: int) -> None:
 
 
 def fail_stale(study: StudyHandle, stale_after: float) -> list[FrozenTrial]:
-    """Fail RUNNING trials whose worker is gone (see `ablate.liveness`); return them."""
+    """Fail RUNNING trials whose worker is gone (see `ablate.store.liveness`); return them."""
     now, failed = time.time(), []
     for t in study.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         last = float(

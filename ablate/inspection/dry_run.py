@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ablate.config import ModelConfig
-from ablate.console import console, table
-from ablate.spaces import Point, Space, sweep_id
+from ablate.runtime import console, table
+from ablate.spaces import ModelConfig, Point, Space, sweep_id
 
 
 def print_points(space: Space, points: Sequence[Point]) -> None:

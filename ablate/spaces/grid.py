@@ -9,7 +9,7 @@ A grid space:
 
 Every problem is a `ConfigError` naming the file, the key path, the value and
 what is allowed, before anything runs. `kind: optuna` spaces are read by
-`ablate.optuna_spaces`; both use the blocks in `ablate.space_blocks`.
+`ablate.spaces.tuning`; both use the blocks in `ablate.spaces.blocks`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from typing import Any
 
 import yaml
 
-from ablate.config import RunConfig
 from ablate.errors import ConfigError
-from ablate.space_blocks import (
+from ablate.spaces.blocks import (
     GRID_KEYS,
     Space,
     apply_overrides,
@@ -39,6 +38,7 @@ from ablate.space_blocks import (
     validate_base,
     validate_grid_values,
 )
+from ablate.spaces.config import RunConfig
 
 __all__ = [
     "Point",
@@ -86,7 +86,7 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
     name = str(p)
     kind = doc.get("kind", "grid")
     if kind != "grid":
-        from ablate import optuna_spaces  # kind-specific keys and validation
+        from ablate.spaces import tuning as optuna_spaces  # kind-specific keys and validation
 
         return optuna_spaces.load(name, doc, overrides or {})
     for key in doc:

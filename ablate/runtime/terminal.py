@@ -1,5 +1,5 @@
 """What the terminal shows: sweep progress with an ETA, and tables. No torch, no Lightning:
-`--help` and `--dry-run` import this. (One line per epoch: `ablate.epoch_line`.)"""
+`--help` and `--dry-run` import this. (One line per epoch: `ablate.sweep.epoch_line`.)"""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ablate.errors import ConfigError
-from ablate.space_blocks import (
+from ablate.spaces.blocks import (
     Space,
     apply_overrides,
     check_dotted,

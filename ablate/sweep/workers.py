@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ablate.stores import mask_password
+from ablate.store import mask_password
 
 
 def worker_env(i: int, n: int, cpus: int, gpus: int) -> dict[str, str]:

@@ -21,10 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ablate.console import SweepProgress, fmt_seconds, table
 from ablate.errors import USER_ERRORS, ConfigError, DataError
-from ablate.failures import describe_failure, release_accelerator_memory
-from ablate.jobs import (
+from ablate.runtime import SweepProgress, fmt_seconds, sigterm_as_interrupt, table
+from ablate.schedulers import (
     HEARTBEAT_SECONDS,
     STALE_SECONDS,
     Job,
@@ -33,16 +32,14 @@ from ablate.jobs import (
     Settled,
     SweepOptions,
 )
-from ablate.signals import sigterm_as_interrupt
 from ablate.spaces import Point, Space, expand, sweep_id
-from ablate.states import RunState
-from ablate.stores import check_store, exclusive
-from ablate.tracking import Tracker
+from ablate.store import RunState, Tracker, check_store, exclusive
+from ablate.sweep.failures import describe_failure, release_accelerator_memory
 
 if TYPE_CHECKING:
     import torch
 
-    from ablate.config import RunConfig
+    from ablate.spaces import RunConfig
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -61,14 +58,14 @@ def make_scheduler(space: Space, opts: SweepOptions) -> Scheduler:
     """Optuna spaces tune; grids with a storage share an exactly-once queue; other
     grids run here, in order."""
     if space.kind == "optuna":
-        from ablate.schedulers.optuna_search import OptunaSearch
+        from ablate.schedulers import OptunaSearch
 
         return OptunaSearch(space, opts)
     if opts.storage:
-        from ablate.schedulers.shared_queue import SharedQueue
+        from ablate.schedulers import SharedQueue
 
         return SharedQueue(space, opts)
-    from ablate.schedulers.local_grid import LocalGrid
+    from ablate.schedulers import LocalGrid
 
     return LocalGrid(space, opts)
 
@@ -272,9 +269,9 @@ def _train_log_explain(
     tmp: Path,
     callbacks: Sequence[Any],
 ) -> dict[str, float]:
-    from ablate.console import quiet_libraries
-    from ablate.epoch_line import EpochLine
-    from ablate.plots import confusion_csv, confusion_png
+    from ablate.runtime import quiet_libraries
+    from ablate.sweep.confusion import confusion_csv, confusion_png
+    from ablate.sweep.epoch_line import EpochLine
     from lightning_modules.datamodule import CifarDataModule
     from lightning_modules.train import fit_and_test
 

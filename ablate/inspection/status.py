@@ -6,12 +6,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ablate.console import console, fmt_seconds, table
-from ablate.jobs import STALE_SECONDS
+from ablate.runtime import console, fmt_seconds, table
+from ablate.schedulers import STALE_SECONDS
 from ablate.spaces import Space, expand, sweep_id
-from ablate.states import RunState
-from ablate.stores import check_server, sqlite_path
-from ablate.tracking import ChildRun, Tracker
+from ablate.store import ChildRun, RunState, Tracker, check_server, sqlite_path
 
 
 @dataclass
@@ -48,8 +46,8 @@ def sweep_status(
 ) -> SweepStatus:
     now = time.time()
     if space.kind == "optuna":
-        from ablate.optuna_spaces import spec_of
-        from ablate.schedulers.optuna_search import space_hash
+        from ablate.schedulers import space_hash
+        from ablate.spaces import spec_of
 
         sid, expected = space_hash(space), len(expand(space)) * spec_of(space).n_trials
     else:
@@ -87,7 +85,7 @@ def sweep_status(
 def study_counts(storage_url: str, experiment: str) -> dict[str, int]:
     import optuna
 
-    from ablate import ledger
+    from ablate.schedulers import ledger
 
     storage = ledger.open_storage(storage_url)
     counts: Counter[str] = Counter()

@@ -7,7 +7,7 @@ import time
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-from ablate.console import console, fmt_seconds
+from ablate.runtime import console, fmt_seconds
 
 
 class EpochLine(Callback):

@@ -1,4 +1,4 @@
-"""What the sweep engine (`ablate.orchestrate`) and its schedulers exchange.
+"""What the sweep engine (`ablate.sweep.engine`) and its schedulers exchange.
 
 A scheduler (local grid, shared queue, Optuna) decides what runs next and hands
 the engine a `Job`; the engine trains it and hands back an `Outcome`. A `Lease`
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ablate.states import RunState
+from ablate.store import RunState
 
 if TYPE_CHECKING:
-    from ablate.config import RunConfig
-    from ablate.tracking import Tracker
+    from ablate.spaces import RunConfig
+    from ablate.store import Tracker
 
 # A running child whose heartbeat is older than STALE_SECONDS is taken for dead
 # (crashed, killed -9, machine lost) and its point is run again.

@@ -51,7 +51,7 @@ TrackingOpt = Annotated[
 
 
 def _fail(e: Exception) -> None:
-    from ablate.console import err_console
+    from ablate.runtime import err_console
 
     err_console.print(f"[bold red]error:[/bold red] {e}", soft_wrap=True)
     raise typer.Exit(getattr(e, "exit_code", 2))
@@ -137,19 +137,19 @@ def run(
         if "data.source" not in ov and sp.base["data"].get("source") is None and env_data:
             sp = apply_overrides(sp, {"data.source": env_data})
         if dry_run:
-            from ablate.dryrun import print_points
+            from ablate.inspection import print_points
 
             print_points(sp, expand(sp))
             return
-        from ablate.console import quiet_libraries
-        from ablate.orchestrate import SweepOptions, print_summary, run_sweep
-        from ablate.tracking import Tracker, resolve_tracking_uri
+        from ablate.runtime import quiet_libraries
+        from ablate.store import Tracker, resolve_tracking_uri
+        from ablate.sweep import SweepOptions, print_summary, run_sweep
 
         quiet_libraries()
         if workers > 1:
-            from ablate.ledger import DEFAULT_JOURNAL
-            from ablate.stores import check_store
-            from ablate.workers import launch, strip_options
+            from ablate.schedulers import DEFAULT_JOURNAL
+            from ablate.store import check_store
+            from ablate.sweep import launch, strip_options
 
             uri = resolve_tracking_uri(tracking_uri, os.environ)
             check_store(uri)
@@ -168,7 +168,7 @@ def run(
         _fail(e)
         return
     except KeyboardInterrupt:
-        from ablate.console import err_console
+        from ablate.runtime import err_console
 
         err_console.print(
             "interrupted: finished runs are kept; run the same command again to resume."
@@ -183,8 +183,8 @@ def run(
 
 def _report_after_run(tracking_uri: str, experiment: str) -> None:
     """The sweep's report, or one line saying why there is none; never fails the run."""
-    from ablate.console import err_console
     from ablate.report.build import ReportOptions, write_report
+    from ablate.runtime import err_console
 
     try:
         result = write_report(ReportOptions(tracking_uri=tracking_uri, target=experiment))
@@ -234,9 +234,9 @@ def report(
 ) -> None:
     """One self-contained HTML page: effects with intervals over seeds, findings, curves,
     cost, confusion matrices and the same test images explained by every configuration."""
-    from ablate.console import quiet_libraries
     from ablate.report.build import ReportOptions, write_report
-    from ablate.tracking import resolve_tracking_uri
+    from ablate.runtime import quiet_libraries
+    from ablate.store import resolve_tracking_uri
 
     quiet_libraries()
     try:
@@ -304,10 +304,10 @@ def status(
     storage: StorageOpt = None,
 ) -> None:
     """Points done, running, failed, pruned and pending; the best so far; recent workers."""
-    from ablate.console import quiet_libraries
+    from ablate.inspection import print_status, sweep_status
+    from ablate.runtime import quiet_libraries
     from ablate.spaces import load_space
-    from ablate.status import print_status, sweep_status
-    from ablate.tracking import resolve_tracking_uri
+    from ablate.store import resolve_tracking_uri
 
     quiet_libraries()
     try:
@@ -320,7 +320,7 @@ def status(
 @app.command()
 def models() -> None:
     """List the model presets (use as model.preset in a space)."""
-    from ablate.dryrun import print_presets
+    from ablate.inspection import print_presets
 
     print_presets()
 
@@ -351,9 +351,9 @@ def explain(
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Explain a logged run's model on your own images: overlays as PNG, raw maps as .npy."""
-    from ablate.console import quiet_libraries
-    from ablate.explain_cli import explain_command
-    from ablate.tracking import resolve_tracking_uri
+    from ablate.inspection import explain_command
+    from ablate.runtime import quiet_libraries
+    from ablate.store import resolve_tracking_uri
 
     quiet_libraries()
     try:

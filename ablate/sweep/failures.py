@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from ablate.config import RunConfig
+from ablate.spaces import RunConfig
 
 
 def describe_failure(error: BaseException, cfg: RunConfig) -> str:

@@ -9,7 +9,7 @@ from enum import Enum
 class RunState(str, Enum):
     """`ablate.state`: the tag strings are the values, unchanged since the first store."""
 
-    RUNNING = "running"  # training now, or its worker died (see `ablate.liveness`)
+    RUNNING = "running"  # training now, or its worker died (see `ablate.store.liveness`)
     FINISHED = "finished"  # trained, tested, logged (and explained)
     SKIPPED = "skipped"  # an invalid point, recorded with its reason; never trained
     PRUNED = "pruned"  # stopped early by Optuna's pruner; a valid result

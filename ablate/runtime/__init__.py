@@ -1,0 +1,38 @@
+"""The runtime room."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ablate.runtime.hardware import describe as describe
+    from ablate.runtime.signals import sigterm_as_interrupt as sigterm_as_interrupt
+    from ablate.runtime.terminal import SweepProgress as SweepProgress
+    from ablate.runtime.terminal import console as console
+    from ablate.runtime.terminal import err_console as err_console
+    from ablate.runtime.terminal import fmt_seconds as fmt_seconds
+    from ablate.runtime.terminal import quiet_libraries as quiet_libraries
+    from ablate.runtime.terminal import table as table
+
+# name -> module: the door loads a module when one of its names is first used, so that
+# importing the room stays cheap (no torch, no mlflow until they are needed)
+_WHERE = {
+    "SweepProgress": "ablate.runtime.terminal",
+    "console": "ablate.runtime.terminal",
+    "describe": "ablate.runtime.hardware",
+    "err_console": "ablate.runtime.terminal",
+    "fmt_seconds": "ablate.runtime.terminal",
+    "quiet_libraries": "ablate.runtime.terminal",
+    "sigterm_as_interrupt": "ablate.runtime.signals",
+    "table": "ablate.runtime.terminal",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,50 @@
+"""The spaces room."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ablate.spaces.config import DataConfig as DataConfig
+    from ablate.spaces.config import ModelConfig as ModelConfig
+    from ablate.spaces.config import RunConfig as RunConfig
+    from ablate.spaces.grid import Point as Point
+    from ablate.spaces.grid import Space as Space
+    from ablate.spaces.grid import apply_overrides as apply_overrides
+    from ablate.spaces.grid import build_config as build_config
+    from ablate.spaces.grid import expand as expand
+    from ablate.spaces.grid import load_space as load_space
+    from ablate.spaces.grid import parse_override as parse_override
+    from ablate.spaces.grid import sweep_id as sweep_id
+    from ablate.spaces.tuning import Dist as Dist
+    from ablate.spaces.tuning import OptunaSpec as OptunaSpec
+    from ablate.spaces.tuning import spec_of as spec_of
+
+# name -> module: the door loads a module when one of its names is first used, so that
+# importing the room stays cheap (no torch, no mlflow until they are needed)
+_WHERE = {
+    "DataConfig": "ablate.spaces.config",
+    "Dist": "ablate.spaces.tuning",
+    "ModelConfig": "ablate.spaces.config",
+    "OptunaSpec": "ablate.spaces.tuning",
+    "Point": "ablate.spaces.grid",
+    "RunConfig": "ablate.spaces.config",
+    "Space": "ablate.spaces.grid",
+    "apply_overrides": "ablate.spaces.grid",
+    "build_config": "ablate.spaces.grid",
+    "expand": "ablate.spaces.grid",
+    "load_space": "ablate.spaces.grid",
+    "parse_override": "ablate.spaces.grid",
+    "spec_of": "ablate.spaces.tuning",
+    "sweep_id": "ablate.spaces.grid",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,50 @@
+"""The store room."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ablate.store.access import check_server as check_server
+    from ablate.store.access import check_store as check_store
+    from ablate.store.access import exclusive as exclusive
+    from ablate.store.access import mask_password as mask_password
+    from ablate.store.access import sqlite_path as sqlite_path
+    from ablate.store.liveness import is_stale as is_stale
+    from ablate.store.liveness import worker_id as worker_id
+    from ablate.store.loading import load_run as load_run
+    from ablate.store.states import RunState as RunState
+    from ablate.store.tracking import CHECKPOINT as CHECKPOINT
+    from ablate.store.tracking import ChildRun as ChildRun
+    from ablate.store.tracking import SweepRun as SweepRun
+    from ablate.store.tracking import Tracker as Tracker
+    from ablate.store.tracking import resolve_tracking_uri as resolve_tracking_uri
+
+# name -> module: the door loads a module when one of its names is first used, so that
+# importing the room stays cheap (no torch, no mlflow until they are needed)
+_WHERE = {
+    "CHECKPOINT": "ablate.store.tracking",
+    "ChildRun": "ablate.store.tracking",
+    "RunState": "ablate.store.states",
+    "SweepRun": "ablate.store.tracking",
+    "Tracker": "ablate.store.tracking",
+    "check_server": "ablate.store.access",
+    "check_store": "ablate.store.access",
+    "exclusive": "ablate.store.access",
+    "is_stale": "ablate.store.liveness",
+    "load_run": "ablate.store.loading",
+    "mask_password": "ablate.store.access",
+    "resolve_tracking_uri": "ablate.store.tracking",
+    "sqlite_path": "ablate.store.access",
+    "worker_id": "ablate.store.liveness",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
