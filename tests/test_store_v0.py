@@ -17,7 +17,7 @@ from store import state, the_sweep
 from typer.testing import CliRunner
 
 from ablate.cli import app
-from ablate.schedulers import space_hash
+from ablate.schedulers.optuna_search import space_hash
 from ablate.spaces import expand, load_space, sweep_id
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -46,8 +46,7 @@ def sweep_status(
 ) -> SweepStatus:
     now = time.time()
     if space.kind == "optuna":
-        from ablate.schedulers import space_hash
-        from ablate.spaces import spec_of
+        from ablate.spaces import space_hash, spec_of
 
         sid, expected = space_hash(space), len(expand(space)) * spec_of(space).n_trials
     else:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ablate.schedulers.optuna_adapter import STORAGE_METHODS as STORAGE_METHODS
     from ablate.schedulers.optuna_adapter import StudyHandle as StudyHandle
     from ablate.schedulers.optuna_search import OptunaSearch as OptunaSearch
-    from ablate.schedulers.optuna_search import space_hash as space_hash
     from ablate.schedulers.reaping import release_stale as release_stale
     from ablate.schedulers.shared_queue import SharedQueue as SharedQueue
 
@@ -49,7 +48,6 @@ _WHERE = {
     "SweepOptions": "ablate.schedulers.jobs",
     "open_storage": "ablate.schedulers.ledger",
     "release_stale": "ablate.schedulers.reaping",
-    "space_hash": "ablate.schedulers.optuna_search",
 }
 __all__ = sorted(_WHERE)
 

@@ -8,7 +8,6 @@ scientific point, the best trial and its nuisance setting (`best.json`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -22,27 +21,20 @@ from ablate.schedulers import ledger
 from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import fail_stale_runs, open_shared_parent, release_stale
-from ablate.spaces import Dist, OptunaSpec, Point, Space, build_config, expand, spec_of
+from ablate.spaces import (
+    Dist,
+    OptunaSpec,
+    Point,
+    Space,
+    build_config,
+    expand,
+    space_hash,
+    spec_of,
+)
 from ablate.store import RunState, Tracker, mask_password, worker_id
-from lightning_modules.presets import preset_key_name
 
 DEFAULT_STORAGE = f"journal:{ledger.DEFAULT_JOURNAL}"
 TRIAL_STATE = {RunState.FINISHED: TrialState.COMPLETE, RunState.PRUNED: TrialState.PRUNED}
-
-
-def space_hash(space: Space) -> str:
-    """Identity of an Optuna sweep: its resolved base, scientific grid and spec."""
-    spec = spec_of(space)
-    base = {s: dict(b) for s, b in space.base.items()}
-    if isinstance(base["model"].get("preset"), str):  # renamed presets keep their sweeps
-        base["model"]["preset"] = preset_key_name(base["model"]["preset"])
-    doc = {
-        "base": base,
-        "grid": space.grid,
-        "spec": repr(spec),
-        "experiment": space.experiment,
-    }
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def make_sampler(spec: OptunaSpec) -> optuna.samplers.BaseSampler:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ablate.spaces.grid import sweep_id as sweep_id
     from ablate.spaces.tuning import Dist as Dist
     from ablate.spaces.tuning import OptunaSpec as OptunaSpec
+    from ablate.spaces.tuning import space_hash as space_hash
     from ablate.spaces.tuning import spec_of as spec_of
 
 # name -> module: the door loads a module when one of its names is first used, so that
@@ -36,6 +37,7 @@ _WHERE = {
     "expand": "ablate.spaces.grid",
     "load_space": "ablate.spaces.grid",
     "parse_override": "ablate.spaces.grid",
+    "space_hash": "ablate.spaces.tuning",
     "spec_of": "ablate.spaces.tuning",
     "sweep_id": "ablate.spaces.grid",
 }

@@ -20,6 +20,8 @@ seed: 0                           # training seed of every trial
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from ablate.spaces.blocks import (
     validate_base,
     validate_grid_values,
 )
+from lightning_modules.presets import preset_key_name
 
 OPTUNA_KEYS = (
     "experiment",
@@ -252,3 +255,20 @@ def _check_param_ranges(space: Space, spec: OptunaSpec) -> None:
             validate_grid_values(probe)
         except ConfigError as e:
             raise ConfigError(str(e).replace("grid.", "params.", 1)) from None
+
+
+# The identity of an Optuna sweep. `repr(spec)` is part of it: a change to OptunaSpec's
+# repr would change every stored Optuna sweep's id (tests/test_store_v0.py checks it).
+def space_hash(space: Space) -> str:
+    """Identity of an Optuna sweep: its resolved base, scientific grid and spec."""
+    spec = spec_of(space)
+    base = {s: dict(b) for s, b in space.base.items()}
+    if isinstance(base["model"].get("preset"), str):  # renamed presets keep their sweeps
+        base["model"]["preset"] = preset_key_name(base["model"]["preset"])
+    doc = {
+        "base": base,
+        "grid": space.grid,
+        "spec": repr(spec),
+        "experiment": space.experiment,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,60 @@
+"""The MLflow schema of a sweep: every `ablate.*` tag and attribute name, and every
+artifact path, in one place. Nothing else in the packages spells an `ablate.*` literal;
+readers and writers import the names from here. The strings are unchanged since the
+first stores (tests/fixtures/store_v0, store_v1), so old stores read and resume.
+"""
+
+from __future__ import annotations
+
+# --- tags on every run (parent and children)
+STATE = "ablate.state"  # one of ablate.store.states.RunState's values
+ROLE = "ablate.role"  # "sweep" on a parent
+ROLE_SWEEP = "sweep"
+HEARTBEAT = "ablate.heartbeat"  # unix seconds of the last beat while running
+WORKER = "ablate.worker"  # host:pid:boot of the process that runs it (ablate.store.liveness)
+HARDWARE = "ablate.hardware"  # CPU model, cores, flags, GPU
+ACCELERATOR = "ablate.accelerator"
+
+# --- tags on a sweep's parent run
+SWEEP_ID = "ablate.sweep_id"
+COMMAND = "ablate.command"  # the first command, password masked
+LAST_COMMAND = "ablate.last_command"
+GIT_COMMIT = "ablate.git_commit"
+SPACE_FILE = "ablate.space_file"
+
+# --- tags on a child run
+RUN_KEY = "ablate.run_key"  # hash of the resolved config: what makes a point the same point
+FAIL_REASON = "ablate.fail_reason"
+SKIP_REASON = "ablate.skip_reason"
+PRUNED = "ablate.pruned"  # Optuna's message, e.g. "Trial was pruned at epoch 3."
+XAI_FLAGS = "ablate.xai_flags"  # comma-separated explanation checks that failed, or "none"
+SCIENTIFIC = "ablate.scientific"  # an Optuna trial's scientific point (tuned sweeps)
+
+# --- Optuna trial and study attributes (the exactly-once queue, the shared parent)
+MLFLOW_RUN_ATTR = "ablate.mlflow_run_id"
+LABEL_ATTR = "ablate.label"
+INDEX_ATTR = "ablate.point"
+PARENT_ATTR = "ablate.mlflow_parent_run_id"
+
+
+def grid_study_name(experiment: str, sweep_id: str) -> str:
+    """The Optuna study that queues a grid's points on a shared storage."""
+    return f"{GRID_STUDY_PREFIX}{experiment}.{sweep_id}"
+
+
+def optuna_study_root(experiment: str, space_hash: str) -> str:
+    """The prefix of an Optuna sweep's studies (one per scientific point)."""
+    return f"ablate.optuna.{experiment}.{space_hash}"
+
+
+GRID_STUDY_PREFIX = "ablate.grid."
+
+# --- artifacts
+CHECKPOINT = "checkpoint/model.pt"
+CONFIG = "config.yaml"  # the resolved RunConfig, typed
+CONFUSION_DIR = "confusion"
+EXPLAIN_DIR = "explain"
+ERROR_TXT = "error.txt"  # a failed run's traceback
+PROBE_JSON = "probe.json"  # on the parent: the test images every run explains
+SPACE_DIR = "space"  # on the parent: the space file as it ran
+REPORT_DIR = "report"  # on the parent: the HTML report
