@@ -44,7 +44,7 @@ def _cases() -> list[tuple[str, Callable[[], str]]]:
         make_report,
     )
 
-    from ablate.report import plots
+    from ablate.report import figures as plots
 
     acc, seconds, flops, xai = RESPONSES
     cases: list[tuple[str, Callable[[], str]]] = []

@@ -1,12 +1,13 @@
 """PNG pictures of maps: pixel canvases drawn with numpy and Pillow (matplotlib gives
-only its colormaps and its DejaVu Sans font).
+only its colormaps and its DejaVu Sans font; no matplotlib figure is drawn).
 
 Every function takes numpy arrays that are ready to draw: images uint8 (N, H, W, 3)
 and maps already in [0, 1] (from `explain.postprocess.postprocess`), writes one PNG
 and returns its path.
 
 Pictures are composed as one pixel canvas (images upscaled by whole factors with
-nearest neighbour, overlays alpha-blended with a colormap's lookup table) plus text.
+nearest neighbour, overlays from `explain.heatmap`, the colouring the report's gallery
+shares) plus text drawn by Pillow.
 Drawing the text with Pillow instead of a matplotlib Figure made a panel and an overlay 6x
 cheaper to save: `ablate explain` on 100 images writes 300 of them
 (benchmarks/explain_speed.py).
@@ -20,20 +21,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 import torch
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
+from explain.heatmap import blend, colorize
+from explain.methods import title as method_title
+
 DPI = 100  # canvas pixels are figure pixels: 1 inch = 100 px
-CMAP = "jet"  # maps; feature maps use FEATURE_CMAP
-FEATURE_CMAP = "viridis"
-ALPHA = 0.5  # overlay opacity: the image stays readable under the map
+FEATURE_CMAP = "viridis"  # feature maps; attribution maps use explain.heatmap.CMAP
 CELL = 128  # px per image cell (a 32x32 image at 4x)
 GAP = 8  # px between cells
 LINE = 14  # px per line of 8 pt text at DPI 100
-SHORT = {"integrated_gradients": "integr. gradients"}  # titles that must fit a cell
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -49,21 +49,9 @@ def _upscale(img: np.ndarray, size: int) -> np.ndarray:
     return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
 
 
-def colorize(map01: np.ndarray, cmap: str = CMAP) -> np.ndarray:
-    """(h, w) in [0, 1] -> (h, w, 3) uint8 through a matplotlib colormap."""
-    rgba = matplotlib.colormaps[cmap](np.clip(map01, 0.0, 1.0))
-    return (rgba[..., :3] * 255).round().astype(np.uint8)
-
-
-def blend(image: np.ndarray, map01: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """Image (H, W, 3) uint8 with the colorised map laid over it at opacity alpha."""
-    mixed = (1 - alpha) * image.astype(np.float32) + alpha * colorize(map01).astype(np.float32)
-    return mixed.round().astype(np.uint8)
-
-
 @dataclass
 class _Canvas:
-    """A white pixel canvas, pasted cells and text; `save` draws it with one Axes."""
+    """A white pixel canvas, pasted cells and text; `save` draws the text with Pillow."""
 
     width: int
     height: int
@@ -113,7 +101,7 @@ def panel(
     canvas = _Canvas(GAP + cols * (CELL + GAP) + bars_w + GAP, top_y + CELL + GAP)
     canvas.text(canvas.width / 2, GAP, title, size=9)
     cells = [("original", image)] + [
-        (SHORT.get(m, m), blend(image, d)) for m, d in overlays.items()
+        (method_title(m), blend(image, d)) for m, d in overlays.items()
     ]
     for i, (name, cell) in enumerate(cells):
         x = GAP + i * (CELL + GAP)

@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 from report_fixture import make_report
 
-from ablate.report.images import data_uri, overlay_png, png_bytes
 from ablate.report.model import (
     Effect,
     Factor,
@@ -30,6 +29,8 @@ from ablate.report.model import (
     SeedNoise,
 )
 from ablate.report.page import render
+from ablate.report.page.format import data_uri
+from explain.heatmap import overlay_png, png_bytes
 
 SLICE = Path(__file__).parent / "data" / "cifar10-slice.zip"
 HOSTILE = "<script>alert(1)</script>\"'&"

@@ -25,7 +25,8 @@ from optuna.trial import create_trial
 from report_fixture import CLASSES, HEAD, RESPONSES, STRIDE, interaction_cells, make_report
 from scipy import stats as sps
 
-from ablate.report import plots
+from ablate.report import figures as plots
+from ablate.report.data import level_colors
 from ablate.report.model import Report
 
 ACC, SECONDS, FLOPS, XAI = RESPONSES
@@ -206,19 +207,19 @@ def test_front_labels_are_placed_without_drawing_the_figure(
 
 
 def test_level_colors_are_distinct_hex_in_level_order_and_stable(report: Report) -> None:
-    colours = plots.level_colors(report)
+    colours = level_colors(report)
     assert list(colours) == [STRIDE.key, HEAD.key]
     assert list(colours[STRIDE.key]) == ["1", "2", "3"]
     assert list(colours[HEAD.key]) == ["GAP", "flatten"]
     every = [c for levels in colours.values() for c in levels.values()]
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in every)
     assert len(set(every)) == len(every)  # 5 levels fit the palette: no level shares a colour
-    assert plots.level_colors(make_report(n_seeds=1)) == colours
+    assert level_colors(make_report(n_seeds=1)) == colours
 
 
 def test_each_levels_dots_carry_that_levels_colour(report: Report) -> None:
     """Every finite seed value is one dot, in its level's colour."""
-    colours = plots.level_colors(report)[STRIDE.key]
+    colours = level_colors(report)[STRIDE.key]
     fig = plots.effect_figure(report, STRIDE, ACC)
     dots: dict[str, int] = {}
     for coll in fig.axes[0].collections:
@@ -261,7 +262,7 @@ def test_level_bar_is_the_t_interval_over_seeds_of_the_level_mean(report: Report
 def test_level_colours_appear_in_the_plots_about_that_factor(
     report: Report, svgs: dict[str, str]
 ) -> None:
-    colours = plots.level_colors(report)
+    colours = level_colors(report)
     stride = {c.lower() for c in colours[STRIDE.key].values()}
     head = {c.lower() for c in colours[HEAD.key].values()}
     for name in ("effect stride", "curves", "pareto", "faith"):
@@ -481,7 +482,7 @@ def test_full_factorial_stays_readable_and_small(monkeypatch: pytest.MonkeyPatch
 def test_every_level_of_full_yaml_has_its_own_colour() -> None:
     """full.yaml varies four factors with 10 levels in all: no two may share a colour,
     or the reader cannot tell depth 2 from stride 1 in a legend."""
-    colours = plots.level_colors(make_report(full=True))
+    colours = level_colors(make_report(full=True))
     flat = [c for levels in colours.values() for c in levels.values()]
     assert len(flat) == 10
     assert len(set(flat)) == len(flat)

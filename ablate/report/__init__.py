@@ -1,1 +1,39 @@
-"""`ablate report`: one offline HTML page per sweep, with effects, intervals and explanations."""
+"""`ablate report`: one offline HTML page per sweep, with effects, intervals and explanations.
+
+The room, top down: `build` composes `data/` (the sweep from the store, the runs table,
+one configuration order and colour map), `stats` (cells, effects, noise), `findings`
+(sentences), `figures/` (inline SVG) and `page/` (the HTML, with its templates);
+`model` holds the plain values they pass each other."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ablate.report.build import ReportOptions as ReportOptions
+    from ablate.report.build import ReportResult as ReportResult
+    from ablate.report.build import build_report as build_report
+    from ablate.report.build import effects_frame as effects_frame
+    from ablate.report.build import write_report as write_report
+    from ablate.report.data.load import ReportError as ReportError
+
+# name -> module: a module loads when one of its names is first used, so that importing
+# the door stays cheap (no matplotlib, pandas or torch until they are needed)
+_WHERE = {
+    "ReportError": "ablate.report.data.load",
+    "ReportOptions": "ablate.report.build",
+    "ReportResult": "ablate.report.build",
+    "build_report": "ablate.report.build",
+    "effects_frame": "ablate.report.build",
+    "write_report": "ablate.report.build",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

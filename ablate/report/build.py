@@ -1,6 +1,7 @@
 """`ablate report`: read a sweep from MLflow, compute the statistics, write the page.
 
-    load (MLflow) -> runs (RunRow, pandas) -> stats + findings -> page (HTML) -> files
+    data.load (the store) -> data.runs (RunRow, pandas) -> stats + findings
+        -> figures (SVG) + page (HTML) -> files
 
 Writes `<out>.html`, `<out>.runs.csv` and `<out>.effects.csv`, and logs the HTML on
 the sweep's parent run so that `mlflow ui` shows it.
@@ -13,7 +14,7 @@ import hashlib
 import itertools
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ablate.report import load
-from ablate.report.load import ReportError, SweepData
+from ablate.report.data import load
+from ablate.report.data.load import ReportError, SweepData
+from ablate.report.data.runs import factors_of, missing_rows, responses_of, run_rows, runs_frame
 from ablate.report.model import (
     Effect,
     Factor,
+    FaithCurves,
+    Gallery,
     Interval,
     OptunaFigures,
     Provenance,
@@ -36,8 +40,7 @@ from ablate.report.model import (
     ScientificRow,
     level_label,
 )
-from ablate.report.runs import factors_of, missing_rows, responses_of, run_rows, runs_frame
-from ablate.store import Tracker, mask_password
+from ablate.store import RunState, Tracker, mask_password, schema
 
 REPORTS_DIR = Path("reports")
 # the difference "seeds needed to detect" is computed for, in display units per group:
@@ -89,26 +92,28 @@ def resolve_baseline(factors: Sequence[Factor], given: Mapping[str, str]) -> dic
     return base
 
 
-def _ui_link(ui_url: str | None, experiment_id: str) -> Any:
+def _ui_link(ui_url: str | None, experiment_id: str) -> Callable[[str], str] | None:
     if not ui_url:
         return None
     root = ui_url.rstrip("/")
     return lambda rid: f"{root}/#/experiments/{experiment_id}/runs/{rid}"
 
 
-def _provenance(data: SweepData, rows: Sequence[RunRow], uri: str, link: Any) -> Provenance:
+def _provenance(
+    data: SweepData, rows: Sequence[RunRow], uri: str, link: Callable[[str], str] | None
+) -> Provenance:
     sweep = data.sweep
     space_text = data.design.space_text
     ended = [r for r in rows if r.start_time and r.end_time]
-    accelerators = sorted({c.tags.get("ablate.accelerator", "") for c in data.children} - {""})
+    accelerators = sorted({c.tags.get(schema.ACCELERATOR, "") for c in data.children} - {""})
     return Provenance(
         experiment=sweep.experiment,
         parent_run_id=sweep.run_id,
-        space_file=sweep.tags.get("ablate.space_file", ""),
+        space_file=sweep.tags.get(schema.SPACE_FILE, ""),
         space_sha256=hashlib.sha256(space_text.encode()).hexdigest() if space_text else "",
-        git_commit=sweep.tags.get("ablate.git_commit", "unknown"),
-        command=sweep.tags.get("ablate.last_command") or sweep.tags.get("ablate.command", ""),
-        hardware=sweep.tags.get("ablate.hardware", "not recorded (runs made before it was)"),
+        git_commit=sweep.tags.get(schema.GIT_COMMIT, "unknown"),
+        command=sweep.tags.get(schema.LAST_COMMAND) or sweep.tags.get(schema.COMMAND, ""),
+        hardware=sweep.tags.get(schema.HARDWARE, "not recorded (runs made before it was)"),
         accelerator=", ".join(accelerators) or "not recorded",
         started=sweep.start_time,
         finished=sweep.end_time if sweep.status != "RUNNING" else None,
@@ -132,7 +137,7 @@ def _configs(
         values[config_label(v, grid)] = v
     finished: dict[str, list[RunRow]] = {c: [] for c in values}
     for r in sorted(rows, key=lambda r: r.seed):
-        if r.state == "finished":
+        if r.state == RunState.FINISHED:
             label = config_label({f.key: r.factors.get(f.key) for f in grid}, grid)
             values.setdefault(label, {f.key: r.factors.get(f.key) for f in grid})
             finished.setdefault(label, []).append(r)
@@ -156,16 +161,16 @@ def _feature_map(config_yaml: Path | None) -> str:
 
 def _explanations(
     tracker: Tracker, finished: Mapping[str, list[RunRow]], tmp: Path
-) -> tuple[Any, list[Any], list[str], dict[str, list[list[float]]]]:
+) -> tuple[Gallery | None, list[FaithCurves], list[str], dict[str, list[list[float]]]]:
     """Gallery, faithfulness curves, classes and mean confusion matrices per configuration."""
-    from ablate.report.explanations import faith_curves, gallery, load_maps
+    from ablate.report.data.explanations import faith_curves, gallery, load_maps
 
     all_ids = [r.run_id for runs in finished.values() for r in runs]
     metrics_json = load.artifacts(tracker, all_ids, load.EXPLAIN_METRICS, tmp / "metrics")
     confusion_csv = load.artifacts(tracker, all_ids, load.CONFUSION, tmp / "confusion")
     first = {c: runs[0].run_id for c, runs in finished.items() if runs}
     maps_npz = load.artifacts(tracker, first.values(), load.MAPS, tmp / "maps")
-    configs = load.artifacts(tracker, first.values(), "config.yaml", tmp / "config")
+    configs = load.artifacts(tracker, first.values(), schema.CONFIG, tmp / "config")
 
     info = {rid: load.read_json(p) for rid, p in metrics_json.items()}
     classes: list[str] = []
@@ -194,32 +199,26 @@ def _explanations(
     return gal, curves, classes, confusion
 
 
-def _optuna(data: SweepData, rows: Sequence[RunRow], factors: Sequence[Factor]) -> Any:
+def _optuna(
+    data: SweepData, rows: Sequence[RunRow], factors: Sequence[Factor]
+) -> OptunaFigures | None:
     """Optuna's own plots over the trials as MLflow recorded them (no storage needed)."""
     import optuna
 
-    from ablate.report.plots import optuna_figures
+    from ablate.report.figures import optuna_figures
 
     design = data.design
-    dists: dict[str, optuna.distributions.BaseDistribution] = {}
-    for key, d in design.nuisance.items():
-        if d.kind == "categorical":
-            dists[key] = optuna.distributions.CategoricalDistribution(list(d.choices))
-        elif d.kind == "int":
-            dists[key] = optuna.distributions.IntDistribution(
-                int(d.low), int(d.high), log=d.log, step=int(d.step or 1)
-            )
-        else:
-            dists[key] = optuna.distributions.FloatDistribution(
-                d.low, d.high, log=d.log, step=d.step
-            )
+    # the one mapping from a space's distributions to Optuna's (ablate.spaces)
+    dists: dict[str, optuna.distributions.BaseDistribution] = {
+        key: d.to_optuna() for key, d in design.nuisance.items()
+    }
     for f in factors:
         if f.role == "scientific":
             dists[f.key] = optuna.distributions.CategoricalDistribution(list(f.levels))
     trials = []
     for r in rows:
         value = r.metrics.get(design.metric)
-        if r.state != "finished" or value is None:
+        if r.state != RunState.FINISHED or value is None:
             continue
         params = {k: r.factors[k] for k in dists if r.factors.get(k) is not None}
         if len(params) != len(dists):
@@ -232,8 +231,7 @@ def _optuna(data: SweepData, rows: Sequence[RunRow], factors: Sequence[Factor]) 
             continue  # a value outside the declared range (space edited since)
     if not trials:
         return None
-    fig: OptunaFigures = optuna_figures(trials, design.direction, list(dists))
-    return fig
+    return optuna_figures(trials, design.direction, list(dists))
 
 
 def _scientific(
@@ -272,7 +270,7 @@ def _warnings(rows: Sequence[RunRow], noise_seeds: int) -> list[str]:
     return out
 
 
-def build(
+def build_report(
     opts: ReportOptions,
 ) -> tuple[Report, dict[tuple[Any, Any], Interval] | None]:
     """Read the sweep and compute everything on the page; also the interaction plot's
@@ -285,13 +283,14 @@ def build(
     data = load.load_sweep(tracker, opts.target)
     factors = factors_of(data.design)
     link = _ui_link(opts.ui_url, data.sweep.experiment_id)
-    ids = [c.run_id for c in data.children if c.state in ("finished", "pruned", "running")]
+    drawn = (RunState.FINISHED, RunState.PRUNED, RunState.RUNNING)  # runs with curves
+    ids = [c.run_id for c in data.children if c.state in drawn]
     rows = run_rows(data.children, factors, load.curves(tracker, ids), link)
     rows += missing_rows(rows, factors, data.design.seeds)
     responses = responses_of(rows)
     grid = [f for f in factors if f.role != "nuisance"]
     baseline = resolve_baseline(grid, opts.baseline)
-    frame = runs_frame([r for r in rows if r.state == "finished"], factors)
+    frame = runs_frame([r for r in rows if r.state == RunState.FINISHED], factors)
 
     cells: dict[str, dict[str, Interval]] = {}
     cell_values: dict[str, dict[str, list[float]]] = {}
@@ -373,7 +372,7 @@ def write_report(opts: ReportOptions) -> ReportResult:
     from ablate.report.page import render
 
     started = time.perf_counter()
-    report, inter_cells = build(opts)
+    report, inter_cells = build_report(opts)
     out = opts.out or REPORTS_DIR / f"{_safe(report.provenance.experiment)}.html"
     if out.suffix != ".html":
         out = out.with_suffix(".html")
@@ -391,7 +390,7 @@ def write_report(opts: ReportOptions) -> ReportResult:
     except OSError as e:
         raise ReportError(f"cannot write the report to {out}: {e.strerror or e}") from None
     if opts.log_to_parent:
-        Tracker(opts.tracking_uri).log_file(report.provenance.parent_run_id, out, "report")
+        Tracker(opts.tracking_uri).log_file(report.provenance.parent_run_id, out, schema.REPORT_DIR)
     return ReportResult(
         out, runs_csv, effects_csv, report, time.perf_counter() - started, out.stat().st_size
     )

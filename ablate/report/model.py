@@ -1,18 +1,24 @@
 """The report's data, as plain values: what the loader reads from MLflow, what the
 statistics return, and what the page renders. No I/O and no heavy imports here.
 
-Flow: `ablate.report.load` (MLflow -> `Sweep`) -> `ablate.report.frame` (runs table)
+Flow: `ablate.report.data` (MLflow -> `SweepData` -> `RunRow`s and the runs table)
 -> `ablate.report.stats` (cells, effects, noise) -> `ablate.report.findings`
-(sentences) -> `ablate.report.page` (one HTML file).
+(sentences) -> `ablate.report.figures` (SVG) and `ablate.report.page` (one HTML file);
+`ablate.report.build` composes them.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
-# ablate.state of a child run, plus "missing" for a design point with no run yet
-RunState = Literal["finished", "failed", "skipped", "pruned", "running", "killed", "missing"]
+from ablate.store import RunState
+
+# a design point with no run yet; every other row has a run and its `ablate.store.RunState`
+MISSING: Literal["missing"] = "missing"
+RowState: TypeAlias = RunState | Literal["missing"]
 Verdict = Literal["better", "worse", "no clear difference", "n = 1"]
 EffectMethod = Literal["paired", "welch", "none"]
 
@@ -73,6 +79,21 @@ class Interval:
     level: float = 0.95
 
 
+def is_finite(x: float | None) -> bool:
+    """A number that is neither None, NaN nor infinite."""
+    return x is not None and math.isfinite(x)
+
+
+def finite(values: Iterable[float | None] | None) -> list[float]:
+    """The finite ones of `values`, as floats."""
+    return [float(v) for v in values or [] if v is not None and math.isfinite(float(v))]
+
+
+def has_interval(iv: Interval | None) -> bool:
+    """An interval with both ends (an n = 1 cell has none)."""
+    return iv is not None and is_finite(iv.lo) and is_finite(iv.hi)
+
+
 @dataclass(frozen=True)
 class Effect:
     """A contrast on one response, in display units (raw * response.scale).
@@ -119,7 +140,7 @@ class RunRow:
 
     run_id: str
     name: str
-    state: RunState
+    state: RowState
     reason: str  # why failed / skipped / pruned / killed; "" otherwise
     factors: dict[str, Any]  # Factor.key -> value
     seed: int

@@ -1,8 +1,10 @@
-"""What the terminal shows: sweep progress with an ETA, and tables. No torch, no Lightning:
+"""What the terminal shows: sweep progress with an ETA, tables, and `fmt_seconds`, the one
+duration formatter (the report page uses it too). No torch, no Lightning:
 `--help` and `--dry-run` import this. (One line per epoch: `ablate.sweep.epoch_line`.)"""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +35,18 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*litlogger.*")
 
 
-def fmt_seconds(s: float) -> str:
+def fmt_seconds(s: float | None, *, spaced: bool = False) -> str:
+    """A duration as people read it; None or NaN -> '–'. Compact for terminal lines, to
+    whole seconds: 12.3 -> '12s', 252 -> '4m12s', 4980 -> '1h23m'. `spaced` for the report
+    page, cut down (not rounded) to the unit shown: '12.3 s', '4 min 12 s', '1 h 23 min'."""
+    if s is None or not math.isfinite(s):
+        return "–"
+    if spaced:
+        if s < 60:
+            return f"{s:.1f} s"
+        if s < 3600:
+            return f"{int(s // 60)} min {int(s % 60):02d} s"
+        return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
     t = int(max(0.0, round(s)))
     if t < 60:
         return f"{t}s"

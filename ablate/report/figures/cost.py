@@ -1,10 +1,9 @@
 """A response against a cost, one point per configuration, with the Pareto front.
-Re-exported by `ablate.report.plots`."""
+Offered by the `ablate.report.figures` door."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
@@ -13,23 +12,12 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
-from ablate.report.model import Report, Response
-from ablate.report.plots_base import (
-    INK,
-    axis_label,
-    config_color,
-    config_handles,
-    config_marker,
-    configs,
-    fit,
-    has_interval,
-    new_figure,
-    no_data,
-    style,
-    text_box,
-    to_svg,
-    wrap_label,
-)
+from ablate.report.data.configs import INK, config_color, config_order
+from ablate.report.figures.encoding import axis_label, config_handles, config_marker, wrap_label
+from ablate.report.figures.layout import fit, text_box
+from ablate.report.figures.style import new_figure, no_data, style
+from ablate.report.figures.svg import to_svg
+from ablate.report.model import Report, Response, has_interval
 from ablate.report.stats import pareto_front
 
 LOG_SPAN = 30.0  # a cost axis spanning more than this factor is drawn on a log scale
@@ -42,7 +30,7 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
     Pareto front (lower cost, better response) as a step line with its points labelled."""
     sign = 1.0 if response.higher_is_better else -1.0
     rows = []
-    for config in configs(report):
+    for config in config_order(report):
         c = report.cells.get(cost.key, {}).get(config)
         r = report.cells.get(response.key, {}).get(config)
         if c is None or r is None or not (math.isfinite(c.mean) and math.isfinite(r.mean)):
@@ -134,7 +122,7 @@ def _place_labels(
     ax.get_xlim(), ax.get_ylim()  # settle autoscaling: data -> pixels is final now
     box = ax.get_window_extent()
     scale = ax.figure.dpi / 72  # points -> pixels
-    placed: list[Any] = [
+    placed: list[Bbox] = [
         Bbox.from_extents(x - 5, y - 5, x + 5, y + 5)
         for x, y in (ax.transData.transform(p) for p in obstacles)
     ]

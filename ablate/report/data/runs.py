@@ -7,29 +7,22 @@ Pure: works on `SweepData` already read from the store.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from ablate.report.load import Design
-from ablate.report.model import Factor, Response, RunRow, RunState
-from ablate.store import ChildRun
+from ablate.report.data.load import Design
+from ablate.report.model import MISSING, Factor, Response, RunRow
+from ablate.store import ChildRun, RunState, schema
+from explain.methods import METHODS
 
-STATES: tuple[RunState, ...] = ("finished", "failed", "skipped", "pruned", "running", "killed")
 # what a method's faithfulness numbers become on the page
 XAI_RESPONSES = (
     ("deletion_vs_random", "deletion AUC − random", False),
     ("insertion_vs_random", "insertion AUC − random", True),
     ("sanity_spearman", "sanity |ρ| (trained vs random weights)", False),
 )
-METHOD_LABELS = {
-    "saliency": "saliency",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
-    "gradcam": "Grad-CAM",
-    "cam": "CAM",
-}
 BASE_RESPONSES = (
     Response("test_acc", "test accuracy", "points", 100.0, True, "accuracy"),
     Response("best_val_acc", "best validation accuracy", "points", 100.0, True, "accuracy"),
@@ -62,13 +55,14 @@ def parse_value(raw: str, levels: Sequence[Any]) -> Any:
 
 
 def _state(c: ChildRun) -> RunState:
-    if c.state in STATES:
-        return c.state  # type: ignore[return-value]
-    return "running" if c.status == "RUNNING" else "failed"
+    """The run's `ablate.state`; a run without a known one by its MLflow status."""
+    if c.state in {s.value for s in RunState}:
+        return RunState(c.state)
+    return RunState.RUNNING if c.status == "RUNNING" else RunState.FAILED
 
 
 def _reason(c: ChildRun) -> str:
-    for tag in ("ablate.fail_reason", "ablate.skip_reason", "ablate.pruned"):
+    for tag in (schema.FAIL_REASON, schema.SKIP_REASON, schema.PRUNED):
         if c.tags.get(tag):
             return c.tags[tag]
     return ""
@@ -91,7 +85,7 @@ def run_rows(
     children: Sequence[ChildRun],
     factors: Sequence[Factor],
     curves: Mapping[str, dict[str, list[float]]],
-    url: Any = None,
+    url: Callable[[str], str] | None = None,
 ) -> list[RunRow]:
     """One RunRow per child, oldest first; `url(run_id)` gives a UI link or None."""
     rows = []
@@ -128,19 +122,20 @@ def missing_rows(
             if (tuple(combo), seed) not in seen:
                 values = dict(zip((f.key for f in grid), combo, strict=True))
                 name = " ".join(f"{f.name}={v}" for f, v in zip(grid, combo, strict=True))
-                out.append(RunRow("", f"{name} seed={seed}", "missing", "", values, seed, {}))
+                out.append(RunRow("", f"{name} seed={seed}", MISSING, "", values, seed, {}))
     return out
 
 
 def responses_of(rows: Sequence[RunRow]) -> list[Response]:
     """The responses finished runs have: accuracy, cost, then each method's faithfulness."""
-    have = set().union(*(r.metrics for r in rows if r.state == "finished"))
+    have = set().union(*(r.metrics for r in rows if r.state == RunState.FINISHED))
     out = [r for r in BASE_RESPONSES if r.key in have]
-    for method, label in METHOD_LABELS.items():
+    for method in METHODS:
         for name, what, higher in XAI_RESPONSES:
-            key = f"xai.{method}.{name}"
+            key = f"xai.{method.name}.{name}"
             if key in have:
-                out.append(Response(key, f"{label} {what}", "", 1.0, higher, "explanations"))
+                label = f"{method.label} {what}"
+                out.append(Response(key, label, "", 1.0, higher, "explanations"))
     return out
 
 
@@ -148,7 +143,7 @@ def runs_frame(rows: Sequence[RunRow], factors: Sequence[Factor]) -> pd.DataFram
     """One row per run: name, state, reason, factors, seed, every metric, run id."""
     records = []
     for r in rows:
-        rec: dict[str, Any] = {"run": r.name, "state": r.state, "reason": r.reason}
+        rec: dict[str, Any] = {"run": r.name, "state": str(r.state), "reason": r.reason}
         rec |= {f.key: r.factors.get(f.key) for f in factors}
         rec["seed"] = r.seed
         rec |= dict(sorted(r.metrics.items()))

@@ -1,5 +1,5 @@
 """Per-class and explanation plots: confusion matrices, per-class accuracy, and the
-deletion/insertion curves next to the gallery. Re-exported by `ablate.report.plots`."""
+deletion/insertion curves next to the gallery. Offered by the `ablate.report.figures` door."""
 
 from __future__ import annotations
 
@@ -13,28 +13,22 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ablate.report.model import Report
-from ablate.report.plots_base import (
-    LEGEND_CONFIGS,
+from ablate.report.data.configs import config_color, config_order
+from ablate.report.figures.encoding import LEGEND_CONFIGS, config_handles, config_marker
+from ablate.report.figures.layout import (
     PAD_IN,
-    WIDTH_IN,
     add_colorbar,
     colorbar_width,
-    config_color,
-    config_handles,
-    config_marker,
-    configs,
     fit,
     legend_size,
     margins,
-    new_figure,
-    no_data,
     place,
-    style,
     tick_labels,
-    to_svg,
     widest,
 )
+from ablate.report.figures.style import WIDTH_IN, new_figure, no_data, style
+from ablate.report.figures.svg import to_svg
+from ablate.report.model import Report
 
 HEAT = "Blues"  # sequential, prints black and white; 0 = white
 PRINTED_CELLS = 200  # values are printed in at most this many cells (two 10x10 matrices)
@@ -144,7 +138,7 @@ def confusion_plot(report: Report, configs: list[str]) -> str:
 def per_class_figure(report: Report) -> Figure:
     """Per-class accuracy (diagonal / row sum) as a heat-map table: configurations x
     classes, plus each configuration's mean over classes."""
-    shown = [c for c in configs(report) if c in report.confusion]
+    shown = [c for c in config_order(report) if c in report.confusion]
     if not shown or not report.classes:
         return no_data("No confusion matrix was logged yet, so no per-class accuracy.")
     table = []
@@ -205,7 +199,7 @@ def faith_curves_figure(report: Report, method: str) -> Figure:
     curves = [c for c in report.faith_curves if c.method == method]
     if not curves:
         return no_data(f"No deletion/insertion curves were logged for {method}.")
-    order = {c: i for i, c in enumerate(configs(report))}
+    order = {c: i for i, c in enumerate(config_order(report))}
     curves.sort(key=lambda c: order.get(c.config, len(order)))
     with style():
         fig = new_figure(3.3)
@@ -268,8 +262,9 @@ def faith_curves_figure(report: Report, method: str) -> Figure:
 def _fit_panels(fig: Figure, axes: Sequence[Axes], handles: list[Artist]) -> None:
     """Margins for two side-by-side panels sharing y, with a legend centred below them."""
     h = fig.get_size_inches()[1]
-    legend = fig.legend(handles=handles, loc="lower center", ncols=min(3, len(handles)))
-    _, legend_h = legend_size(legend)
+    ncols = min(3, len(handles))
+    legend = fig.legend(handles=handles, loc="lower center", ncols=ncols)
+    _, legend_h = legend_size(legend, ncols)
     legend.set_bbox_to_anchor((0.5, PAD_IN / h), transform=fig.transFigure)
     legend.set_loc("lower center")
     left, bottom, right, top = margins(axes[0])

@@ -5,8 +5,9 @@ autoescape writes the page, so every user string (experiment, run and parameter 
 reasons, paths, commands) is escaped; only the plots' SVG, our CSS and our script go in
 as trusted markup. Nothing on the page is fetched: images are PNG data URIs.
 
-The section builders are in `page_sections` and `page_gallery`, the records they fill
-and their shared context in `page_view`, number and date formatting in `page_format`.
+The section builders are in `sections` and `gallery`, the records they fill and their
+shared context in `view`, number and date formatting in `format`; the template, CSS and
+script in `templates/` next to this module.
 """
 
 from __future__ import annotations
@@ -19,22 +20,21 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from ablate.report.model import Interval, Report
-from ablate.report.page_format import _finite
-from ablate.report.page_gallery import _gallery
-from ablate.report.page_sections import (
-    _confusion,
-    _cost,
-    _curves,
-    _design,
-    _effects,
-    _interaction,
-    _optuna,
-    _provenance,
-    _runs,
-    _summary,
+from ablate.report.model import Interval, Report, is_finite
+from ablate.report.page.gallery import gallery_section
+from ablate.report.page.sections import (
+    confusion_section,
+    cost_section,
+    curves_section,
+    design_section,
+    effects_section,
+    interaction_section,
+    optuna_section,
+    provenance_section,
+    runs_section,
+    summary_section,
 )
-from ablate.report.page_view import _Ctx
+from ablate.report.page.view import PageContext
 
 TEMPLATES = Path(__file__).with_name("templates")
 LONG_TABLE = 24  # effects tables longer than this fold away (explanations start folded)
@@ -57,7 +57,7 @@ def _env() -> Environment:
 
 
 def _pct(x: float) -> str:
-    return f"{x * 100:.0f}%" if _finite(x) else ""
+    return f"{x * 100:.0f}%" if is_finite(x) else ""
 
 
 def _asset(name: str) -> Markup:
@@ -69,9 +69,9 @@ def render(
 ) -> str:
     """The whole HTML document for `report`; `interaction_cells` are the means per
     (a-level, b-level) of the interaction plot (`ablate.report.stats.interaction_cells`)."""
-    ctx = _Ctx(report, interaction_cells)
-    interaction = _interaction(ctx)
-    optuna = _optuna(ctx)
+    ctx = PageContext(report, interaction_cells)
+    interaction = interaction_section(ctx)
+    optuna = optuna_section(ctx)
     sections = [
         ("provenance", "Provenance"),
         ("design", "Design"),
@@ -93,18 +93,18 @@ def render(
             sections=sections,
             css=_asset("report.css"),
             js=_asset("report.js"),
-            prov=_provenance(report),
-            design=_design(ctx),
-            effects=_effects(ctx),
+            prov=provenance_section(report),
+            design=design_section(ctx),
+            effects=effects_section(ctx),
             interaction=interaction,
-            curves=_curves(ctx),
-            cost=_cost(ctx),
-            confusion=_confusion(ctx),
-            gallery=_gallery(ctx),
+            curves=curves_section(ctx),
+            cost=cost_section(ctx),
+            confusion=confusion_section(ctx),
+            gallery=gallery_section(ctx),
             optuna=optuna,
-            runs=_runs(ctx),
+            runs=runs_section(ctx),
             long_table=LONG_TABLE,
-            summary=_summary(ctx),
+            summary=summary_section(ctx),
             factor_levels=[(f, [ctx.level(f.key, v) for v in f.levels]) for f in report.factors],
             baseline=[
                 (f.name, ctx.level(f.key, report.baseline.get(f.key)))

@@ -1,5 +1,5 @@
 """Effect and interaction plots: what each factor did to a response, with seeds and
-95% intervals. Re-exported by `ablate.report.plots`."""
+95% intervals. Offered by the `ablate.report.figures` door."""
 
 from __future__ import annotations
 
@@ -11,22 +11,19 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ablate.report.model import Factor, Interval, Report, Response, level_label
-from ablate.report.plots_base import (
-    INK,
-    MARKERS,
-    axis_label,
-    configs,
+from ablate.report.data.configs import INK, ConfigIndex, config_order, level_colors, same_level
+from ablate.report.figures.encoding import MARKERS, axis_label, wrap_label
+from ablate.report.figures.layout import fit
+from ablate.report.figures.style import new_figure, style
+from ablate.report.figures.svg import to_svg
+from ablate.report.model import (
+    Factor,
+    Interval,
+    Report,
+    Response,
     finite,
-    fit,
     has_interval,
-    level_colors,
-    new_figure,
-    report_config,
-    same_level,
-    style,
-    to_svg,
-    wrap_label,
+    level_label,
 )
 from ablate.report.stats import t_interval
 
@@ -42,7 +39,9 @@ def _tick_labels(factor: Factor, counts: list[int]) -> list[str]:
 
 def _configs_at(report: Report, factor: Factor, level: Any) -> list[str]:
     return [
-        c for c in configs(report) if same_level(report.config_factors[c].get(factor.key), level)
+        c
+        for c in config_order(report)
+        if same_level(report.config_factors[c].get(factor.key), level)
     ]
 
 
@@ -51,13 +50,14 @@ def _per_seed_means(report: Report, response: Response, at: list[str]) -> list[f
     from the finished runs' metrics, or the cells' seed values in order if runs lack it."""
     by_seed: dict[int, list[float]] = {}
     chosen = set(at)
+    index = ConfigIndex(report)
     for run in report.runs:
         value = run.metrics.get(response.key)
         if (
             run.state == "finished"
             and value is not None
             and math.isfinite(value)
-            and report_config(report, run.factors) in chosen
+            and index.find(run.factors) in chosen
         ):
             by_seed.setdefault(run.seed, []).append(value * response.scale)
     if by_seed:
@@ -188,7 +188,7 @@ def _others(report: Report, config: str, exclude: str) -> str:
 def _other_markers(report: Report, exclude: str) -> dict[str, str]:
     """A marker per combination of the factors other than `exclude`, in factor order."""
     markers: dict[str, str] = {}
-    for config in configs(report):
+    for config in config_order(report):
         markers.setdefault(_others(report, config, exclude), MARKERS[len(markers) % len(MARKERS)])
     return markers
 

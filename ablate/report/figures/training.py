@@ -1,5 +1,5 @@
-"""Training curves per factor level: mean over seeds with a 95% band. Re-exported by
-`ablate.report.plots`."""
+"""Training curves per factor level: mean over seeds with a 95% band. Offered by the
+`ablate.report.figures` door."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ablate.report.model import Factor, Report, level_label
-from ablate.report.plots_base import (
-    finite,
-    fit,
-    level_colors,
-    new_figure,
-    no_data,
-    same_level,
-    style,
-    to_svg,
-)
+from ablate.report.data.configs import level_colors, same_level
+from ablate.report.figures.layout import fit
+from ablate.report.figures.style import new_figure, no_data, style
+from ablate.report.figures.svg import to_svg
+from ablate.report.model import Factor, Report, finite, level_label
 from ablate.report.stats import t_interval
 
 CURVE_LABELS = {

@@ -6,25 +6,23 @@ import the public names from there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ablate.report.model import Factor, Interval, Response
-from ablate.report.stats_contrast import (
+from ablate.report.stats.contrast import (
     Contrast,
-    _contrast,
-    _display,
-    _groups,
-    _paired,
-    _paired_contrasts,
-    _seeds_per_cell,
-    _tol,
-    _welch_terms,
-    t_interval,
+    Key,
+    Y,
+    display,
+    groups,
+    make_contrast,
+    paired_contrasts,
+    seeds_per_cell,
 )
+from ablate.report.stats.ttest import paired_ttest, t_interval, welch_combination
 
 
 def interaction(
@@ -32,7 +30,7 @@ def interaction(
     a: Factor,
     b: Factor,
     response: Response,
-    baseline: Mapping[str, Any],
+    baseline: Mapping[str, Hashable],
     context: Sequence[str] | None = None,
 ) -> list[Contrast]:
     """Interaction contrasts (y[a1,b1] - y[a0,b1]) - (y[a1,b0] - y[a0,b0]).
@@ -48,7 +46,7 @@ def interaction(
     if context is None:
         context = [k for k in baseline if k not in (a.key, b.key) and k in df.columns]
     ctx = list(context)
-    data = _display(df, response)
+    data = display(df, response)
     a0, b0 = baseline[a.key], baseline[b.key]
     out: list[Contrast] = []
     for a1 in a.levels:
@@ -68,17 +66,19 @@ def _interaction(
     a: Factor,
     b: Factor,
     ctx: list[str],
-    base: tuple[Any, Any],
-    level: tuple[Any, Any],
+    base: tuple[Hashable, Hashable],
+    level: tuple[Hashable, Hashable],
     resp: Response,
 ) -> Contrast | None:
+    """The contrast at `level` (a1, b1) against `base` (a0, b0); None where no context
+    has all four cells."""
     (a0, b0), (a1, b1) = base, level
     # sign of each cell in the contrast
     corners = {(a1, b1): 1.0, (a0, b1): -1.0, (a1, b0): -1.0, (a0, b0): 1.0}
     per_cell = {
-        k: dict(_groups(data[(data[a.key] == k[0]) & (data[b.key] == k[1])], ctx)) for k in corners
+        k: dict(groups(data[(data[a.key] == k[0]) & (data[b.key] == k[1])], ctx)) for k in corners
     }
-    contexts: list[tuple[Any, ...]] = []
+    contexts: list[Key] = []
     for cells_ in per_cell.values():
         contexts.extend(c for c in cells_ if c not in contexts)
     complete = [c for c in contexts if all(c in per_cell[k] for k in corners)]
@@ -86,34 +86,29 @@ def _interaction(
     if not complete:
         return None
     frames = {k: [per_cell[k][c] for c in complete] for k in corners}
-    seeds = _seeds_per_cell(f for fs in frames.values() for f in fs)
+    seeds = seeds_per_cell(f for fs in frames.values() for f in fs)
     factor = f"{a.key}*{b.key}"
-    diffs = _paired_contrasts(
+    diffs = paired_contrasts(
         [[per_cell[k][c] for k in corners] for c in complete], list(corners.values())
     )
     if diffs is not None:
-        est, se, dof = _paired(diffs)
-        return _contrast(
-            resp, factor, level, base, est, se, dof, len(diffs), "paired", seeds, excluded
-        )
-    groups = {k: np.concatenate([f["_y"].to_numpy(float) for f in fs]) for k, fs in frames.items()}
-    est = float(sum(w * groups[k].mean() for k, w in corners.items()))
-    if abs(est) <= _tol(np.concatenate(list(groups.values()))):
-        est = 0.0
-    se, dof = _welch_terms(list(groups.values()))
-    n = sum(len(g) for g in groups.values())
-    return _contrast(resp, factor, level, base, est, se, dof, n, "welch", seeds, excluded)
+        test = paired_ttest(diffs)
+        return make_contrast(resp, factor, level, base, test, len(diffs), "paired", seeds, excluded)
+    cell_ys = [np.concatenate([f[Y].to_numpy(float) for f in fs]) for fs in frames.values()]
+    test = welch_combination(cell_ys, list(corners.values()))
+    n = sum(len(g) for g in cell_ys)
+    return make_contrast(resp, factor, level, base, test, n, "welch", seeds, excluded)
 
 
 def interaction_cells(
     df: pd.DataFrame, a: Factor, b: Factor, response: Response
-) -> dict[tuple[Any, Any], Interval]:
+) -> dict[tuple[Hashable, Hashable], Interval]:
     """Mean and 95% interval per (a-level, b-level), pooled over other factors and seeds."""
-    data = _display(df, response)
-    out: dict[tuple[Any, Any], Interval] = {}
+    data = display(df, response)
+    out: dict[tuple[Hashable, Hashable], Interval] = {}
     for av in a.levels:
         for bv in b.levels:
-            ys = data[(data[a.key] == av) & (data[b.key] == bv)]["_y"]
+            ys = data[(data[a.key] == av) & (data[b.key] == bv)][Y]
             if len(ys):
                 out[(av, bv)] = t_interval(ys.astype(float))
     return out

@@ -1,5 +1,5 @@
 """Optuna sweeps: the best nuisance setting per scientific value, and warnings where it
-sits at the edge of its search range. Pure; import the public names from `ablate.report.stats`.
+sits at the edge of its search range. Pure.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ablate.report.model import ScientificRow
-from ablate.report.stats_contrast import _groups, t_interval
+from ablate.report.stats.contrast import Key, groups
+from ablate.report.stats.ttest import t_interval
 
 EDGE = 0.05  # a best nuisance value in the outer 5% of its range gets a warning
 
@@ -25,7 +26,7 @@ class Range(NamedTuple):
     log: bool = False
 
 
-def fmt_value(value: Any) -> str:
+def fmt_value(value: object) -> str:
     """A parameter value as it reads in a sentence: 0.0021, 1e-05, 64, 'gap'."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         return str(value)
@@ -92,9 +93,9 @@ def best_nuisance(
     """
     data = df[df[val].notna()]
     rows: list[ScientificRow] = []
-    for sci, group in _sorted_if_possible(_groups(data, list(scientific))):
-        best: tuple[float, tuple[Any, ...], pd.DataFrame] | None = None
-        for setting, runs in _groups(group, list(nuisance)):
+    for sci, group in _sorted_if_possible(groups(data, list(scientific))):
+        best: tuple[float, Key, pd.DataFrame] | None = None
+        for setting, runs in groups(group, list(nuisance)):
             mean_val = float(runs[val].astype(float).mean())
             if best is None or mean_val > best[0]:
                 best = (mean_val, setting, runs)
@@ -120,21 +121,21 @@ def best_nuisance(
 
 
 def _sorted_if_possible(
-    groups: list[tuple[tuple[Any, ...], pd.DataFrame]],
-) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    grouped: list[tuple[Key, pd.DataFrame]],
+) -> list[tuple[Key, pd.DataFrame]]:
     """Groups sorted by key; in first-seen order where keys of mixed types do not compare."""
     try:
-        return sorted(groups, key=lambda g: g[0])
+        return sorted(grouped, key=lambda g: g[0])
     except TypeError:
-        return groups
+        return grouped
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     """numpy scalars -> Python scalars, so values print and compare plainly."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _match(df: pd.DataFrame, keys: Sequence[str], values: tuple[Any, ...]) -> pd.Series:
+def _match(df: pd.DataFrame, keys: Sequence[str], values: Key) -> pd.Series:
     mask = pd.Series(True, index=df.index)
     for k, v in zip(keys, values, strict=True):
         mask &= df[k] == v

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ablate.report.images import overlay_png, png_bytes
 from ablate.report.model import FaithCurves, Gallery, GalleryCell, GalleryColumn
-from explain.postprocess import CONVENTION, postprocess
+from explain.heatmap import overlay_png, png_bytes
+from explain.methods import METHODS, NAMES
+from explain.postprocess import postprocess
 
-GALLERY_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam")
 ONE_PER_CLASS_ABOVE = 12  # columns; above this the gallery keeps one probe image per class
 NORMALISATION = (
     "Each map is scaled to [0, 1] per image by its own maximum, after {conv}; colours are "
@@ -24,7 +24,7 @@ NORMALISATION = (
 
 def _normalisation() -> str:
     conv = "; ".join(
-        f"{m}: {'ReLU' if CONVENTION[m] == 'relu' else 'absolute value'}" for m in GALLERY_METHODS
+        f"{m.name}: {'ReLU' if m.sign == 'relu' else 'absolute value'}" for m in METHODS
     )
     return NORMALISATION.format(conv=conv)
 
@@ -56,9 +56,7 @@ def gallery(
     # a method gets its tab when any run has its maps, or says why it does not apply
     # (CAM on flatten heads): such a column then reads "n/a" with the reason
     methods = tuple(
-        m
-        for m in GALLERY_METHODS
-        if any(m in maps[rid] or m in skipped.get(rid, {}) for _, rid, _ in usable)
+        m for m in NAMES if any(m in maps[rid] or m in skipped.get(rid, {}) for _, rid, _ in usable)
     )
     images = first["images"][probe][rows]
     out_cols = []
@@ -108,7 +106,7 @@ def faith_curves(
         blocks = [b for b in blocks if b.get("random")]
         if not blocks:
             continue
-        methods = [m for m in GALLERY_METHODS if all(m in b for b in blocks)]
+        methods = [m for m in NAMES if all(m in b for b in blocks)]
 
         def mean(method: str, mode: str, bs: Sequence[Mapping[str, Any]] = blocks) -> list[float]:
             return np.mean([b[method][mode] for b in bs], axis=0).round(5).tolist()

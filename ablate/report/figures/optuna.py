@@ -1,5 +1,5 @@
 """Optuna sweeps: Optuna's own matplotlib plots (history, importances, parallel
-coordinates), rendered to inline SVG. Re-exported by `ablate.report.plots`."""
+coordinates), rendered to inline SVG. Offered by the `ablate.report.figures` door."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import optuna
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ablate.report.figures.style import WIDTH_IN
+from ablate.report.figures.svg import to_svg
 from ablate.report.model import OptunaFigures
-from ablate.report.plots_base import WIDTH_IN, to_svg
 
 NOTE = (
     "Parameter importances are fANOVA estimates from a random forest (seed 0) fitted to the "

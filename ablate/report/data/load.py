@@ -1,7 +1,7 @@
 """Read one sweep back from MLflow for the report: the parent, its children, their
 curves, and the few artifacts the page needs, fetched concurrently.
 
-Everything comes through `ablate.store.tracking.Tracker`, so a report can be built on
+Everything comes through the store door (`ablate.store.Tracker`), so a report can be built on
 another machine against a tracking server.
 """
 
@@ -13,15 +13,27 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ablate.errors import AblateError
-from ablate.store import ChildRun, SweepRun, Tracker, check_server, mask_password, sqlite_path
+from ablate.store import (
+    ChildRun,
+    RunState,
+    SweepRun,
+    Tracker,
+    check_server,
+    mask_password,
+    schema,
+    sqlite_path,
+)
+
+if TYPE_CHECKING:
+    from ablate.spaces import Dist
 
 CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
-CONFUSION = "confusion/confusion_matrix.csv"
-EXPLAIN_METRICS = "explain/metrics.json"
-MAPS = "explain/maps.npz"
+CONFUSION = f"{schema.CONFUSION_DIR}/confusion_matrix.csv"
+EXPLAIN_METRICS = f"{schema.EXPLAIN_DIR}/metrics.json"
+MAPS = schema.MAPS
 WORKERS = 8  # concurrent reads from the store
 
 T = TypeVar("T")
@@ -38,7 +50,7 @@ class Design:
     kind: str  # grid | optuna
     grid: dict[str, list[Any]]  # factor (or scientific) key -> levels
     seeds: list[int]
-    nuisance: dict[str, Any]  # optuna: key -> ablate.optuna_spaces.Dist
+    nuisance: dict[str, Dist]  # optuna: key -> its distribution (`ablate.spaces`)
     metric: str  # optuna: the metric trials optimise
     direction: str
     space_text: str  # the space file as logged on the parent ("" if absent)
@@ -92,8 +104,8 @@ def find_sweep(tracker: Tracker, target: str | None) -> SweepRun:
 def _design(tracker: Tracker, sweep: SweepRun, tmp: Path) -> Design:
     space_text = ""
     space_path = None
-    name = Path(sweep.tags.get("ablate.space_file", "") or "space.yaml").name
-    local = tracker.download(sweep.run_id, f"space/{name}", tmp)
+    name = Path(sweep.tags.get(schema.SPACE_FILE, "") or "space.yaml").name
+    local = tracker.download(sweep.run_id, f"{schema.SPACE_DIR}/{name}", tmp)
     if local is not None:
         space_text = local.read_text(errors="replace")
         space_path = local
@@ -106,7 +118,7 @@ def _design(tracker: Tracker, sweep: SweepRun, tmp: Path) -> Design:
             space = load_space(space_path)
         except AblateError:
             space = None  # a file this version no longer reads: the logged design suffices
-    nuisance: dict[str, Any] = {}
+    nuisance: dict[str, Dist] = {}
     metric, direction = "best_val_acc", "maximize"
     if space is not None and space.kind == "optuna":
         from ablate.spaces import spec_of
@@ -139,7 +151,7 @@ def _design(tracker: Tracker, sweep: SweepRun, tmp: Path) -> Design:
 def load_sweep(tracker: Tracker, target: str | None) -> SweepData:
     sweep = find_sweep(tracker, target)
     children = tracker.children(sweep.run_id)
-    if not any(c.state == "finished" for c in children):
+    if not any(c.state == RunState.FINISHED for c in children):
         states = sorted({c.state or c.status.lower() for c in children})
         raise ReportError(
             f"experiment '{sweep.experiment}' has no finished run yet "

@@ -1,15 +1,22 @@
-"""The report page's view model: the small records the template reads, and `_Ctx`, what
-every section builder shares (level colours, configuration order, digits per response)."""
+"""The report page's view model: the small records the template reads, and `PageContext`,
+what every section builder shares (level colours, configuration order, digits per
+response)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ablate.report import plots
+from ablate.report.data.configs import (
+    ConfigIndex,
+    config_color,
+    config_order,
+    factors_text,
+    level_colors,
+)
 from ablate.report.model import Factor, Interval, Report, Response, RunRow, level_label
-from ablate.report.page_format import _GREY, _color, digits_for
+from ablate.report.page.format import GREY, digits_for, safe_color
 
 
 @dataclass(frozen=True)
@@ -65,70 +72,39 @@ class GalleryCol:
     cells: dict[str, list[GalleryItem]]  # method -> one per shown row
 
 
-class _Ctx:
+class PageContext:
     """Everything the template reads, computed once from the report."""
 
     def __init__(
-        self, report: Report, interaction_cells: Mapping[tuple[Any, Any], Interval] | None
-    ):
+        self,
+        report: Report,
+        interaction_cells: Mapping[tuple[Any, Any], Interval] | None,
+    ) -> None:
         self.r = report
         self.colors = {
-            k: {lv: _color(c) for lv, c in levels.items()}
-            for k, levels in plots.level_colors(report).items()
+            k: {lv: safe_color(c) for lv, c in levels.items()}
+            for k, levels in level_colors(report).items()
         }
-        self.configs = _config_order(report)
+        self.configs = config_order(report)
         self.responses = {resp.key: resp for resp in report.responses}
         self.digits = _response_digits(report)
         self.interaction_cells = interaction_cells
         # the keys configurations are told apart by (nuisance factors may be left out)
         first = next(iter(report.config_factors.values()), {})
-        self._keys = sorted(first) if first else [f.key for f in report.factors]
-        self._by_values = {
-            _values_key(self._keys, values): config
-            for config, values in report.config_factors.items()
-        }
+        self._index = ConfigIndex(report, sorted(first) if first else None)
 
     # -- levels and configurations
     def level(self, key: str, value: Any) -> Level:
         label = level_label(key, value)
-        return Level(label, self.colors.get(key, {}).get(label, _GREY))
+        return Level(label, self.colors.get(key, {}).get(label, GREY))
 
     def config_color(self, config: str) -> str:
-        if not self.r.factors:
-            return _GREY
-        first = self.r.factors[0].key
-        values = self.r.config_factors.get(config, {})
-        return self.level(first, values.get(first)).color if first in values else _GREY
+        return safe_color(config_color(self.r, config, missing=GREY))
 
     def config_of(self, run: RunRow) -> str:
         """The configuration label of a run (its values compared as text: MLflow params)."""
-        found = self._by_values.get(_values_key(self._keys, run.factors))
-        if found is not None:
-            return found
-        return " ".join(
-            f"{f.name}={level_label(f.key, run.factors.get(f.key))}" for f in self.r.factors
-        )
-
-
-def _values_key(keys: Sequence[str], values: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(values.get(k)) for k in keys)
-
-
-def _level_index(factor: Factor, value: Any) -> int:
-    for i, level in enumerate(factor.levels):
-        if level == value or str(level) == str(value):
-            return i
-    return len(factor.levels)
-
-
-def _config_order(report: Report) -> list[str]:
-    """Configuration labels in factor order (levels as in the space file)."""
-
-    def rank(config: str) -> tuple[int, ...]:
-        values = report.config_factors.get(config, {})
-        return tuple(_level_index(f, values.get(f.key)) for f in report.factors)
-
-    return sorted(report.config_factors, key=rank)
+        found = self._index.find(run.factors)
+        return found if found is not None else factors_text(self.r.factors, run.factors)
 
 
 def _response_digits(report: Report) -> dict[str, int]:
@@ -138,17 +114,19 @@ def _response_digits(report: Report) -> dict[str, int]:
     return {k: digits_for(v) for k, v in values.items()}
 
 
-def _factor_name(report: Report, key: str) -> str:
+def factor_title(report: Report, key: str) -> str:
+    """A factor's name, or 'stride × head' for an interaction key 'a*b'."""
     names = {f.key: f.name for f in report.factors}
     return " × ".join(names.get(part, part) for part in key.split("*"))
 
 
-def _shown_factors(report: Report) -> list[Factor]:
+def shown_factors(report: Report) -> list[Factor]:
     """Factors with levels to compare (Optuna's nuisance factors have none)."""
     return [f for f in report.factors if f.role != "nuisance" and len(f.levels) > 1]
 
 
-def _main_response(report: Report) -> Response | None:
+def main_response(report: Report) -> Response | None:
+    """Test accuracy, else the first accuracy response."""
     for resp in report.responses:
         if resp.key == "test_acc":
             return resp

@@ -10,20 +10,15 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ablate.report import plots
-from ablate.report.images import data_uri
-from ablate.report.model import Gallery, GalleryCell, Interval
-from ablate.report.page_format import _finite, digits_for, fmt
-from ablate.report.page_view import GalleryCol, GalleryItem, _Ctx
+from ablate.report import figures as plots
+from ablate.report.model import Gallery, GalleryCell, Interval, is_finite
+from ablate.report.page.format import data_uri, digits_for, fmt
+from ablate.report.page.view import GalleryCol, GalleryItem, PageContext
+from explain.methods import METHODS, label
 
-METHOD_NAMES = {
-    "saliency": "Saliency",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
-    "gradcam": "Grad-CAM",
-    "cam": "CAM",
-}
-MAP_METHODS = ("gradcam", "cam")  # computed on the last feature map, at its resolution
+# computed on the last feature map, at its resolution: the class-activation methods, the
+# ones whose maps are ReLU-clamped (the registry has no flag of its own for this yet)
+MAP_METHODS = tuple(m.name for m in METHODS if m.sign == "relu")
 BIG_GALLERY = 12  # more columns than this: one probe image per class
 GALLERY_BUDGET = 8_000_000  # bytes of image data URIs in the gallery, at most
 
@@ -58,7 +53,7 @@ def _coarse(feature_map: str) -> bool:
     return bool(m) and max(int(m.group(1)), int(m.group(2))) <= 2  # type: ignore[union-attr]
 
 
-def _gallery(ctx: _Ctx) -> dict[str, Any] | None:
+def gallery_section(ctx: PageContext) -> dict[str, Any] | None:
     g = ctx.r.gallery
     if g is None or not g.columns or not g.images:
         return None
@@ -87,7 +82,7 @@ def _gallery(ctx: _Ctx) -> dict[str, Any] | None:
                 cells=cells,
             )
         )
-    methods = [(m, METHOD_NAMES.get(m, m)) for m in g.methods]
+    methods = [(m, label(m)) for m in g.methods]
     faith_methods = {fc.method for fc in ctx.r.faith_curves}
     faith = {m: Markup(plots.faith_curves_plot(ctx.r, m)) for m in g.methods if m in faith_methods}
     return {
@@ -105,7 +100,7 @@ def _gallery(ctx: _Ctx) -> dict[str, Any] | None:
     }
 
 
-def _checks(ctx: _Ctx, method: str) -> dict[str, Any]:
+def _checks(ctx: PageContext, method: str) -> dict[str, Any]:
     """Faithfulness and sanity numbers of one method: configurations x responses."""
     responses = [
         resp
@@ -114,9 +109,9 @@ def _checks(ctx: _Ctx, method: str) -> dict[str, Any]:
     ]
 
     def cell(iv: Interval | None, d: int) -> str:
-        if iv is None or not _finite(iv.mean):
+        if iv is None or not is_finite(iv.mean):
             return "–"
-        if _finite(iv.lo) and _finite(iv.hi):
+        if is_finite(iv.lo) and is_finite(iv.hi):
             return f"{fmt(iv.mean, d)} [{fmt(iv.lo, d)}, {fmt(iv.hi, d)}]"
         return fmt(iv.mean, d)
 
@@ -132,7 +127,7 @@ def _checks(ctx: _Ctx, method: str) -> dict[str, Any]:
         )
         for c in ctx.configs
     ]
-    names = [METHOD_NAMES.get(method, method), method, method.replace("_", " ")]
+    names = [label(method), method, method.replace("_", " ")]
     headers = [_strip_prefix(resp.label, names) for resp in responses]
     return {"responses": list(zip(responses, headers, strict=True)), "rows": rows}
 

@@ -1,6 +1,6 @@
 """The report page's section builders: what the template reads for provenance, design,
 effects, interaction, curves, cost, confusion, Optuna, the runs table and the JSON summary.
-The explanations gallery is in `page_gallery`."""
+The explanations gallery is in `gallery`."""
 
 from __future__ import annotations
 
@@ -11,37 +11,55 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ablate.report import plots
-from ablate.report.model import Effect, Report, Response, RunRow, SeedNoise
-from ablate.report.page_format import (
-    _GREY,
-    _finite,
-    _is_number,
-    _iv_text,
-    _plain_value,
-    _safe_url,
+from ablate.report import figures as plots
+from ablate.report.data.configs import level_index
+from ablate.report.model import (
+    MISSING,
+    Effect,
+    Report,
+    Response,
+    RowState,
+    RunRow,
+    SeedNoise,
+    is_finite,
+)
+from ablate.report.page.format import (
+    GREY,
     digits_for,
     duration,
     fmt,
+    interval_n_text,
     interval_text,
+    is_number,
     number,
     p_text,
+    plain_value,
+    safe_url,
     signed,
     when,
 )
-from ablate.report.page_view import (
+from ablate.report.page.view import (
     Cell,
     Column,
     DesignCell,
     Level,
-    _Ctx,
-    _factor_name,
-    _level_index,
-    _main_response,
-    _shown_factors,
+    PageContext,
+    factor_title,
+    main_response,
+    shown_factors,
 )
+from ablate.store import RunState
 
-STATES = ("finished", "running", "pruned", "failed", "killed", "skipped", "missing")
+# the order states are listed in, and the one a design cell shows when several runs share it
+STATES: tuple[RowState, ...] = (
+    RunState.FINISHED,
+    RunState.RUNNING,
+    RunState.PRUNED,
+    RunState.FAILED,
+    RunState.KILLED,
+    RunState.SKIPPED,
+    MISSING,
+)
 GROUPS = (
     ("accuracy", "Accuracy"),
     ("cost", "Cost"),
@@ -59,24 +77,24 @@ RUN_METRICS: dict[str, tuple[str, str, float, int]] = {
 XAI_PLOTTED = (".deletion_vs_random", ".insertion_vs_random")
 
 
-def _provenance(report: Report) -> dict[str, Any]:
+def provenance_section(report: Report) -> dict[str, Any]:
     p = report.provenance
     counts: Counter[str] = Counter(run.state for run in report.runs)
     wall = p.finished - p.started if p.started and p.finished else None
     return {
         "p": p,
-        "parent_url": _safe_url(p.parent_url),
+        "parent_url": safe_url(p.parent_url),
         "started": when(p.started),
         "finished": when(p.finished) if p.finished else "still running",
         "wall": duration(wall),
         "compute": duration(p.compute_seconds),
         "generated": when(report.generated),
-        "states": [(s, counts[s]) for s in STATES if counts[s]],
+        "states": [(str(s), counts[s]) for s in STATES if counts[s]],
         "total": len(report.runs),
     }
 
 
-def _design(ctx: _Ctx) -> dict[str, Any]:
+def design_section(ctx: PageContext) -> dict[str, Any]:
     """Configurations x seeds; where one point has several runs, the most telling state wins."""
     by_point: dict[tuple[str, int], list[RunRow]] = {}
     for run in ctx.r.runs:
@@ -90,10 +108,10 @@ def _design(ctx: _Ctx) -> dict[str, Any]:
         for seed in seeds:
             runs = sorted(by_point.get((config, seed), []), key=lambda r: STATES.index(r.state))
             if not runs:
-                cells.append(DesignCell("missing", "missing", "no run yet", None))
+                cells.append(DesignCell(MISSING, MISSING, "no run yet", None))
                 continue
             run = runs[0]
-            short: str = run.state
+            short = str(run.state)
             title = f"{run.name}: {run.state}"
             if run.reason:
                 short = f"{run.state}: {run.reason}"
@@ -101,22 +119,22 @@ def _design(ctx: _Ctx) -> dict[str, Any]:
             if len(runs) > 1:  # a retry, or Optuna trials sharing a configuration
                 short += f" (+{len(runs) - 1})"
                 title += "; also " + ", ".join(r.state for r in runs[1:])
-            cells.append(DesignCell(run.state, short, title, _safe_url(run.url)))
+            cells.append(DesignCell(run.state, short, title, safe_url(run.url)))
         rows.append((config, ctx.config_color(config), cells))
     used = Counter(c.state for _, _, cells in rows for c in cells)
-    return {"seeds": seeds, "rows": rows, "legend": [(s, used[s]) for s in STATES]}
+    return {"seeds": seeds, "rows": rows, "legend": [(str(s), used[s]) for s in STATES]}
 
 
-def _effect_row(ctx: _Ctx, e: Effect) -> dict[str, Any]:
+def _effect_row(ctx: PageContext, e: Effect) -> dict[str, Any]:
     resp = ctx.responses.get(e.response)
     is_main = e.factor in {f.key for f in ctx.r.factors}
     d = ctx.digits.get(e.response, 2)
     return {
         "response": resp.label if resp else e.response,
         "unit": resp.unit if resp else "",
-        "factor": _factor_name(ctx.r, e.factor),
-        "level": ctx.level(e.factor, e.level) if is_main else Level(str(e.level), _GREY),
-        "baseline": ctx.level(e.factor, e.baseline) if is_main else Level(str(e.baseline), _GREY),
+        "factor": factor_title(ctx.r, e.factor),
+        "level": ctx.level(e.factor, e.level) if is_main else Level(str(e.level), GREY),
+        "baseline": ctx.level(e.factor, e.baseline) if is_main else Level(str(e.baseline), GREY),
         "estimate": signed(e.estimate, d),
         "ci": interval_text(e.lo, e.hi, d),
         "ci_holm": interval_text(e.lo_holm, e.hi_holm, d),
@@ -130,7 +148,7 @@ def _effect_row(ctx: _Ctx, e: Effect) -> dict[str, Any]:
     }
 
 
-def _effects(ctx: _Ctx) -> list[dict[str, Any]]:
+def effects_section(ctx: PageContext) -> list[dict[str, Any]]:
     """Per response group: effects table rows, effect plots, and seed noise."""
     order = {resp.key: i for i, resp in enumerate(ctx.r.responses)}
     factor_order = {f.key: i for i, f in enumerate(ctx.r.factors)}
@@ -148,7 +166,7 @@ def _effects(ctx: _Ctx) -> list[dict[str, Any]]:
         plot_list = [
             (resp.label, f.name, Markup(plots.effect_plot(ctx.r, f, resp)))
             for resp in plotted
-            for f in _shown_factors(ctx.r)
+            for f in shown_factors(ctx.r)
         ]
         noise = [_noise_row(ctx, n) for n in ctx.r.noise if n.response in keys]
         groups.append(
@@ -171,7 +189,7 @@ def _plotted(resp: Response) -> bool:
     return resp.group != "explanations" or resp.key.endswith(XAI_PLOTTED)
 
 
-def _noise_row(ctx: _Ctx, n: SeedNoise) -> dict[str, Any]:
+def _noise_row(ctx: PageContext, n: SeedNoise) -> dict[str, Any]:
     d = max(ctx.digits.get(n.response, 2), digits_for([n.pooled_sd]))
     constant = n.pooled_sd == 0  # e.g. parameters: the seed changes nothing
     return {
@@ -184,12 +202,12 @@ def _noise_row(ctx: _Ctx, n: SeedNoise) -> dict[str, Any]:
     }
 
 
-def _interaction(ctx: _Ctx) -> dict[str, Any] | None:
+def interaction_section(ctx: PageContext) -> dict[str, Any] | None:
     if not ctx.r.interaction:
         return None
     a_key, b_key = ctx.r.interaction
     factors = {f.key: f for f in ctx.r.factors}
-    resp = _main_response(ctx.r)
+    resp = main_response(ctx.r)
     svg = None
     if ctx.interaction_cells and resp and a_key in factors and b_key in factors:
         svg = Markup(
@@ -198,17 +216,17 @@ def _interaction(ctx: _Ctx) -> dict[str, Any] | None:
             )
         )
     return {
-        "a": _factor_name(ctx.r, a_key),
-        "b": _factor_name(ctx.r, b_key),
+        "a": factor_title(ctx.r, a_key),
+        "b": factor_title(ctx.r, b_key),
         "svg": svg,
         "rows": [_effect_row(ctx, e) for e in ctx.r.interactions],
     }
 
 
-def _curves(ctx: _Ctx) -> list[tuple[str, list[Markup]]]:
+def curves_section(ctx: PageContext) -> list[tuple[str, list[Markup]]]:
     present = {m for run in ctx.r.runs for m, ys in run.curves.items() if ys}
     out = []
-    for f in _shown_factors(ctx.r):
+    for f in shown_factors(ctx.r):
         svgs = [
             Markup(plots.curves_plot(ctx.r, f, metric))
             for pair in CURVE_METRICS
@@ -220,8 +238,8 @@ def _curves(ctx: _Ctx) -> list[tuple[str, list[Markup]]]:
     return out
 
 
-def _cost(ctx: _Ctx) -> list[tuple[str, Markup]]:
-    acc = _main_response(ctx.r)
+def cost_section(ctx: PageContext) -> list[tuple[str, Markup]]:
+    acc = main_response(ctx.r)
     if acc is None or not ctx.r.cells.get(acc.key):
         return []
     cost = [resp for resp in ctx.r.responses if resp.group == "cost"]
@@ -234,13 +252,13 @@ def _cost(ctx: _Ctx) -> list[tuple[str, Markup]]:
     ]
 
 
-def _confusion(ctx: _Ctx) -> dict[str, Any] | None:
-    acc = _main_response(ctx.r)
+def confusion_section(ctx: PageContext) -> dict[str, Any] | None:
+    acc = main_response(ctx.r)
     cells = ctx.r.cells.get(acc.key, {}) if acc else {}
     ranked = [
         c
         for c in sorted(cells, key=lambda c: cells[c].mean, reverse=True)
-        if c in ctx.r.confusion and _finite(cells[c].mean)
+        if c in ctx.r.confusion and is_finite(cells[c].mean)
     ]
     if not ranked:
         return None
@@ -253,11 +271,11 @@ def _confusion(ctx: _Ctx) -> dict[str, Any] | None:
     }
 
 
-def _runs(ctx: _Ctx) -> dict[str, Any]:
+def runs_section(ctx: PageContext) -> dict[str, Any]:
     metric_keys = [k for k in RUN_METRICS if any(k in run.metrics for run in ctx.r.runs)]
     columns = [Column("name", "run", False), Column("state", "state", False)]
     numeric = {
-        f.key: all(_is_number(run.factors.get(f.key)) for run in ctx.r.runs) for f in ctx.r.factors
+        f.key: all(is_number(run.factors.get(f.key)) for run in ctx.r.runs) for f in ctx.r.factors
     }
     columns += [Column(f.key, f.name, numeric[f.key]) for f in ctx.r.factors]
     columns.append(Column("seed", "seed", True))
@@ -269,26 +287,26 @@ def _runs(ctx: _Ctx) -> dict[str, Any]:
     rows = []
     for run in ctx.r.runs:
         cells = [
-            Cell(run.name, run.name, url=_safe_url(run.url), title=run.run_id),
+            Cell(run.name, run.name, url=safe_url(run.url), title=run.run_id),
             Cell(run.state, str(STATES.index(run.state)), title=run.reason),  # finished first
         ]
         for f in ctx.r.factors:
             value = run.factors.get(f.key)
             lv = ctx.level(f.key, value)
             # numbers sort as numbers, other levels in the space file's order
-            order = repr(float(value)) if numeric[f.key] else str(_level_index(f, value))  # type: ignore[arg-type]
+            order = repr(float(value)) if numeric[f.key] else str(level_index(f.levels, value))  # type: ignore[arg-type]
             cells.append(Cell(lv.label, order, color=lv.color))
         cells.append(Cell(str(run.seed), str(run.seed)))
         for k in metric_keys:
             scale, digits = scales[k]
             x = run.metrics.get(k)
-            ok = x is not None and _finite(float(x))
+            ok = x is not None and is_finite(float(x))
             cells.append(Cell(number(x, scale, digits), repr(float(x)) if ok else ""))  # type: ignore[arg-type]
         rows.append((run.state, cells))
     return {"columns": columns, "rows": rows}
 
 
-def _optuna(ctx: _Ctx) -> dict[str, Any] | None:
+def optuna_section(ctx: PageContext) -> dict[str, Any] | None:
     if ctx.r.optuna is None and not ctx.r.scientific:
         return None
     fig = ctx.r.optuna
@@ -306,9 +324,9 @@ def _optuna(ctx: _Ctx) -> dict[str, Any] | None:
         rows.append(
             {
                 "scientific": [ctx.level(k, v) for k, v in row.scientific.items()],
-                "nuisance": ", ".join(f"{k} = {_plain_value(v)}" for k, v in row.nuisance.items()),
-                "val": _iv_text(row.val),
-                "test": _iv_text(row.test),
+                "nuisance": ", ".join(f"{k} = {plain_value(v)}" for k, v in row.nuisance.items()),
+                "val": interval_n_text(row.val),
+                "test": interval_n_text(row.test),
                 "trials": row.trials,
                 "warnings": row.edge_warnings,
             }
@@ -320,7 +338,7 @@ def _optuna(ctx: _Ctx) -> dict[str, Any] | None:
     return {"figures": svgs, "note": note, "scientific": rows}
 
 
-def _summary(ctx: _Ctx) -> dict[str, Any]:
+def summary_section(ctx: PageContext) -> dict[str, Any]:
     """A machine-readable summary in a JSON block, for scripts that read the page."""
 
     def plain(x: Any) -> Any:

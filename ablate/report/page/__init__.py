@@ -1,0 +1,26 @@
+"""The report page: `render` lays a computed `Report` out as one self-contained HTML
+document (sections in `sections` and `gallery`, their records in `view`, text formatting
+in `format`, the jinja2 template, CSS and script in `templates/`)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ablate.report.page.render import render as render
+
+# name -> module: a module loads when one of its names is first used, so that importing
+# the door stays cheap (no matplotlib, pandas or torch until they are needed)
+_WHERE = {
+    "render": "ablate.report.page.render",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

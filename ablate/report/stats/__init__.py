@@ -1,0 +1,63 @@
+"""The report's statistics: cells, effects with intervals, Holm, seed noise. Pure, no I/O.
+
+Input is a runs table `df` of finished runs: one row per run, one column per factor key
+(raw levels, compared with ==), a "seed" column and one column per response (raw values).
+Every number returned is in display units, raw * `Response.scale` (accuracy -> points).
+Runs whose response is missing (NaN) are left out of that response's numbers.
+
+- A *cell* (configuration) is every factor value except the seed.
+- A *context* of a contrast is one setting of the factors that the contrast does not
+  vary; inside a context, runs pair by seed.
+- Main effects and interactions are paired over (context, seed) when every run has its
+  partner; otherwise Welch's two-sample interval (main effects) or a Welch-style
+  interval on cell means (interactions) is used. Contexts that lack a level entirely
+  (invalid points, runs not done yet) are left out and counted.
+- Intervals, p and df are scipy's (`ttest`); `holm` adds the Holm-Bonferroni
+  adjustment and the verdicts over one family of contrasts (see `adjust` for
+  why it is not statsmodels's, and `power` for why the power is not either).
+
+This package's `__init__` is the door: every public name of the statistics imports from
+`ablate.report.stats`. Main effects and the Pareto front are in `effects`, cells in
+`configs`, the t arithmetic in `ttest`, what contrasts share in `contrast`, interactions
+in `interactions`, Holm in `adjust`, seed noise in `power`, Optuna's best nuisance
+settings in `nuisance`.
+"""
+
+from __future__ import annotations
+
+from ablate.report.stats.adjust import holm
+from ablate.report.stats.configs import cell_values, cells, config_label
+from ablate.report.stats.contrast import SEED, Contrast
+from ablate.report.stats.effects import main_effects, pareto_front
+from ablate.report.stats.interactions import interaction, interaction_cells
+from ablate.report.stats.nuisance import EDGE, Range, best_nuisance, fmt_value
+from ablate.report.stats.power import MAX_SEEDS, POWER, mde, seed_noise, seeds_needed
+from ablate.report.stats.ttest import ALPHA, FUZZ, LEVEL, TTest, t_interval, t_quantile
+
+__all__ = [
+    "ALPHA",
+    "EDGE",
+    "FUZZ",
+    "LEVEL",
+    "MAX_SEEDS",
+    "POWER",
+    "SEED",
+    "Contrast",
+    "Range",
+    "TTest",
+    "best_nuisance",
+    "cell_values",
+    "cells",
+    "config_label",
+    "fmt_value",
+    "holm",
+    "interaction",
+    "interaction_cells",
+    "main_effects",
+    "mde",
+    "pareto_front",
+    "seed_noise",
+    "seeds_needed",
+    "t_interval",
+    "t_quantile",
+]
