@@ -1,4 +1,7 @@
-"""The CLI through Typer's CliRunner: dry runs, models, and user errors (exit 2, no traceback)."""
+"""The CLI through Typer's CliRunner: dry runs, models, and user errors (exit 2, no traceback).
+
+Tests that run a real command against a store, data or a new Python process are `e2e`;
+the rest are `unit` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -81,6 +84,7 @@ def test_missing_space_file(tmp_path: Path) -> None:
     assert_user_error(*invoke("run", str(tmp_path / "none.yaml")), "no such search-space file")
 
 
+@pytest.mark.e2e  # the real run command up to its data source
 def test_missing_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     missing = tmp_path / "nowhere" / "cifar.zip"
@@ -96,6 +100,7 @@ def test_missing_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert not (tmp_path / "mlflow.db").exists()  # nothing was started for a sweep that cannot run
 
 
+@pytest.mark.e2e  # the real explain command on a real MLflow store
 def test_explain_unknown_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, out = invoke(
@@ -126,9 +131,37 @@ def test_download_failure_is_one_paragraph_and_records_nothing(
     assert not (tmp_path / "mlflow.db").exists()
 
 
+class FakeStore:
+    """A tracking store that either lacks the run's maps.npz or cannot be reached."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    def has_artifact(self, run_id: str, path: str) -> bool:
+        if self.error is not None:
+            raise self.error
+        return False
+
+
+def test_explain_tells_explanations_off_from_a_store_that_fails() -> None:
+    """Only a missing maps.npz reads as "explanations were off"; a network or auth
+    error says what it is."""
+    from ablate.errors import AblateError
+    from ablate.inspection.explain_run import probe_images
+    from ablate.spaces import RunConfig
+
+    with pytest.raises(AblateError, match="explanations were off"):
+        probe_images(FakeStore(), "r1", RunConfig(), None)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionRefusedError, match="401 from the proxy"):
+        probe_images(
+            FakeStore(ConnectionRefusedError("401 from the proxy")), "r1", RunConfig(), None
+        )  # type: ignore[arg-type]
+
+
 HEAVY = ("torch", "lightning", "mlflow", "optuna", "captum")
 
 
+@pytest.mark.e2e  # starts Python three times: the real `ablate` process
 @pytest.mark.parametrize(
     "args",
     [["--help"], ["run", "search_spaces/full.yaml", "--dry-run"], ["run", "--help"]],

@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 import lightning_modules.layouts as layouts
 from ablate.cli import app
 
+pytestmark = pytest.mark.e2e  # every case runs the real command from an empty project
+
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
 

@@ -17,6 +17,7 @@ from ablate.cli import app
 from ablate.errors import ConfigError
 from ablate.schedulers import open_storage
 from ablate.spaces import expand, load_space, spec_of
+from ablate.spaces.tuning import spec_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
@@ -106,6 +107,45 @@ def test_bad_optuna_spaces_are_named(tmp_path: Path, change: dict[str, Any], nee
     with pytest.raises(ConfigError) as e:
         load(tmp_path, optuna_doc(**change))
     assert needle in str(e.value) and "o.yaml" in str(e.value), str(e.value)
+
+
+TPE_IDENTITY = (
+    "OptunaSpec(params={"
+    "'train.lr': Dist(kind='float', low=0.0001, high=0.01, log=True, step=None, choices=()), "
+    "'model.width': Dist(kind='int', low=16.0, high=64.0, log=False, step=16.0, choices=()), "
+    "'model.kernel_size': Dist(kind='categorical', low=0.0, high=0.0, log=False, step=None, "
+    "choices=(3, 4)), "
+    "'model.head': Dist(kind='categorical', low=0.0, high=0.0, log=False, step=None, "
+    "choices=('gap', 'flatten'))}, scientific={}, sampler='tpe', sampler_seed=0, "
+    "pruner='median', warmup_epochs=1, n_trials=20, timeout=None, metric='best_val_acc', "
+    "direction='maximize', seed=0)"
+)
+
+
+def test_spec_identity_is_the_repr_sweep_ids_were_made_from() -> None:
+    """The string every stored Optuna sweep's id hashes: the repr of the dataclasses
+    the spec was made of before pydantic."""
+    spec = spec_of(load_space(ROOT / "search_spaces" / "optuna_tpe.yaml"))
+    assert spec_identity(spec) == TPE_IDENTITY
+
+
+def test_each_distribution_maps_to_optuna_once(tmp_path: Path) -> None:
+    """`to_optuna` and `suggest` agree: the distribution a trial records is `to_optuna`'s."""
+    space = load_space(ROOT / "search_spaces" / "optuna_tpe.yaml")
+    params = spec_of(space).params
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    values = {k: d.suggest(trial, k) for k, d in params.items()}
+    assert trial.distributions == {k: d.to_optuna() for k, d in params.items()}
+    assert values["model.width"] in (16, 32, 48, 64) and values["model.head"] in ("gap", "flatten")
+    assert 1e-4 <= values["train.lr"] <= 1e-2
+
+
+def test_bad_sampler_and_pruner_keys_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Did you mean 'warmup_epochs'"):
+        load(tmp_path, optuna_doc(pruner={"name": "median", "warmup_epoch": 0}))
+    with pytest.raises(ConfigError, match=r"params.train.lr.high is missing"):
+        load(tmp_path, optuna_doc(params={"train.lr": {"type": "float", "low": 0.1}}))
 
 
 def test_n_trials_flag_refused_for_grid(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""The cli room."""
+"""The cli room: the `ablate` command line. `app` is the Typer app, `main` the script;
+one module per command (run, report, status, models, explain), shared options in
+`options`, and errors turned into messages and exit codes in `exits` only."""
 
 from __future__ import annotations
 
@@ -6,12 +8,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ablate.cli.app import app as app
+    from ablate.cli.typer_app import app as app
+    from ablate.cli.typer_app import main as main
 
 # name -> module: the door loads a module when one of its names is first used, so that
 # importing the room stays cheap (no torch, no mlflow until they are needed)
 _WHERE = {
-    "app": "ablate.cli.app",
+    "app": "ablate.cli.typer_app",
+    "main": "ablate.cli.typer_app",
 }
 __all__ = sorted(_WHERE)
 

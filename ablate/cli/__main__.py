@@ -1,5 +1,5 @@
 """`python -m ablate.cli`: what the `ablate` script runs."""
 
-from ablate.cli.app import main
+from ablate.cli.typer_app import main
 
 main()

@@ -19,10 +19,11 @@ import torch
 from ablate.errors import AblateError, ConfigError
 from ablate.runtime import console
 from ablate.spaces import RunConfig
-from ablate.store import Tracker, load_run
+from ablate.store import Tracker, load_run, schema
 from lightning_modules.cifar import CIFAR10_CLASSES, IMAGE_SIDE
 
 SIDE = IMAGE_SIDE  # the networks' input size
+MAPS = schema.MAPS
 
 
 def read_image(path: Path) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -46,17 +47,18 @@ def read_image(path: Path) -> tuple[torch.Tensor, tuple[int, int]]:
 def probe_images(
     tracker: Tracker, run_id: str, cfg: RunConfig, data: str | None
 ) -> tuple[torch.Tensor, list[str]]:
-    """The run's probe images: from its explain/maps.npz, else picked from `data`."""
+    """The run's probe images: from its explain/maps.npz, else picked from `data`.
+    Only a missing maps.npz means "explanations were off"; a store that cannot be
+    reached or read raises its own error."""
+    if not tracker.has_artifact(run_id, MAPS):
+        if data is None:
+            raise AblateError(
+                f"run {run_id} has no {MAPS} (explanations were off): give "
+                "--image PATH, or --data PATH to pick its probe images from the data."
+            )
+        return probe_images_from_data(cfg, data)
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            local = tracker.download_artifact(run_id, "explain/maps.npz", Path(tmp))
-        except Exception:  # MLflow raises several types for a missing artifact
-            if data is None:
-                raise AblateError(
-                    f"run {run_id} has no explain/maps.npz (explanations were off): give "
-                    "--image PATH, or --data PATH to pick its probe images from the data."
-                ) from None
-            return probe_images_from_data(cfg, data)
+        local = tracker.download_artifact(run_id, MAPS, Path(tmp))
         with np.load(local) as npz:
             images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).float() / 255
             indices = npz["indices"].tolist() if "indices" in npz else list(range(len(images)))

@@ -29,16 +29,15 @@ class SweepStatus:
 def point_state(runs: list[ChildRun], now: float, stale_after: float) -> str:
     """One state per point from all its attempts: a success settles it."""
     states = {r.state for r in runs}
-    for s, name in (
-        (RunState.FINISHED, "done"),
-        (RunState.SKIPPED, "skipped"),
-        (RunState.PRUNED, "pruned"),
-    ):
+    for s in (RunState.FINISHED, RunState.SKIPPED, RunState.PRUNED):
         if s in states:
-            return name
+            return s.label
     if any(r.is_live(now, stale_after) for r in runs):
-        return "running"
-    return "failed" if runs else "pending"
+        return RunState.RUNNING.label
+    return RunState.FAILED.label if runs else PENDING
+
+
+PENDING = "pending"  # a point with no run yet: not a RunState
 
 
 def sweep_status(

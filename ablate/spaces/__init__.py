@@ -9,6 +9,10 @@ if TYPE_CHECKING:
     from ablate.spaces.config import DataConfig as DataConfig
     from ablate.spaces.config import ModelConfig as ModelConfig
     from ablate.spaces.config import RunConfig as RunConfig
+    from ablate.spaces.distributions import CategoricalDist as CategoricalDist
+    from ablate.spaces.distributions import Dist as Dist
+    from ablate.spaces.distributions import FloatDist as FloatDist
+    from ablate.spaces.distributions import IntDist as IntDist
     from ablate.spaces.grid import Point as Point
     from ablate.spaces.grid import Space as Space
     from ablate.spaces.grid import apply_overrides as apply_overrides
@@ -17,7 +21,6 @@ if TYPE_CHECKING:
     from ablate.spaces.grid import load_space as load_space
     from ablate.spaces.grid import parse_override as parse_override
     from ablate.spaces.grid import sweep_id as sweep_id
-    from ablate.spaces.tuning import Dist as Dist
     from ablate.spaces.tuning import OptunaSpec as OptunaSpec
     from ablate.spaces.tuning import space_hash as space_hash
     from ablate.spaces.tuning import spec_of as spec_of
@@ -25,8 +28,11 @@ if TYPE_CHECKING:
 # name -> module: the door loads a module when one of its names is first used, so that
 # importing the room stays cheap (no torch, no mlflow until they are needed)
 _WHERE = {
+    "CategoricalDist": "ablate.spaces.distributions",
     "DataConfig": "ablate.spaces.config",
-    "Dist": "ablate.spaces.tuning",
+    "Dist": "ablate.spaces.distributions",
+    "FloatDist": "ablate.spaces.distributions",
+    "IntDist": "ablate.spaces.distributions",
     "ModelConfig": "ablate.spaces.config",
     "OptunaSpec": "ablate.spaces.tuning",
     "Point": "ablate.spaces.grid",

@@ -11,13 +11,14 @@ from __future__ import annotations
 import difflib
 import json
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from ablate.errors import ConfigError
 from ablate.spaces.config import DataConfig, ExplainConfig, ModelConfig, TrainConfig
@@ -30,6 +31,9 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "explain": ExplainConfig,
 }
 GRID_KEYS = ("experiment", "kind", "description", "base", "grid", "seeds")
+# a pydantic error of this type says what is wrong with a whole block (low above high),
+# so `pydantic_error` prints "KEY: REASON" without a value
+REASON = "reason"
 
 
 @dataclass(frozen=True)
@@ -82,21 +86,51 @@ def unknown_key(path: str, where: str, key: str, allowed: list[str]) -> ConfigEr
 
 
 def pydantic_error(
-    path: str, prefix: str, err: ValidationError, section: type[BaseModel]
+    path: str,
+    prefix: str,
+    err: ValidationError,
+    section: type[BaseModel] | Mapping[str, type[BaseModel]],
 ) -> ConfigError:
-    """Turn pydantic's first error into one paragraph naming file, key, value, allowed."""
-    e = err.errors()[0]
-    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
-    key = f"{prefix}{loc}" if loc else prefix.rstrip(".")
+    """Turn pydantic's first error into one paragraph naming file, key, value, allowed.
+
+    `section` is the model validated, or the members of a discriminated union by tag
+    (their errors start with the tag, which is not part of the key). An unknown key is
+    reported before the others: a typo explains the "required" key it leaves missing.
+    """
+    errors = err.errors()
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
+    loc = list(e["loc"])
+    if not isinstance(section, type):
+        section = section[str(loc.pop(0))] if loc and str(loc[0]) in section else BaseModel
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    key = f"{prefix}{where}" if where else prefix.rstrip(".")
     if e["type"] == "extra_forbidden":
-        allowed = sorted(section.model_fields)
-        field_name = str(e["loc"][-1])
+        for name in loc[:-1]:  # the block the key is in: a nested model's own fields
+            inner = section.model_fields[name].annotation if name in section.model_fields else None
+            section = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else section
+        allowed = sorted(f.alias or name for name, f in section.model_fields.items())
+        block = key.rsplit(".", 1)[0] if "." in key else "this block"
         return ConfigError(
             f"{path}: unknown key {key!r} (value {fmt_value(e.get('input'))}). "
-            f"Allowed keys in {prefix.rstrip('.') or 'this block'}: {', '.join(allowed)}."
-            + did_you_mean(field_name, allowed)
+            f"Allowed keys in {block}: {', '.join(allowed)}." + did_you_mean(str(loc[-1]), allowed)
         )
+    if e["type"] == "missing":
+        return ConfigError(f"{path}: {key} is missing: give it a value.")
+    if e["type"] == REASON:  # a whole block is wrong, e.g. low above high: no single value
+        return ConfigError(f"{path}: {key + ': ' if key else ''}{e['msg']}.")
     return ConfigError(f"{path}: {key} = {fmt_value(e.get('input'))} is not allowed: {e['msg']}.")
+
+
+def one_of(options: tuple[str, ...], say: str | None = None) -> Callable[[Any], str]:
+    """A pydantic PlainValidator for a string field: one of `options`, and a message
+    that lists them (pydantic's own for a Literal quotes and joins them with 'or')."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise PydanticCustomError("one_of", say or f"one of {', '.join(options)}")
+        return value
+
+    return check
 
 
 # --------------------------------------------------------------------- loading

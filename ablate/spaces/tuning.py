@@ -25,7 +25,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from ablate.errors import ConfigError
 from ablate.spaces.blocks import (
@@ -33,52 +43,70 @@ from ablate.spaces.blocks import (
     apply_overrides,
     check_dotted,
     experiment_name,
-    fmt_value,
+    one_of,
     parse_grid,
-    unknown_key,
+    pydantic_error,
     validate_base,
     validate_grid_values,
 )
+from ablate.spaces.distributions import DIST, DIST_TYPES, CategoricalDist, Dist, legacy_repr
 from lightning_modules.presets import preset_key_name
 
-OPTUNA_KEYS = (
-    "experiment",
-    "kind",
-    "description",
-    "base",
-    "params",
-    "nuisance",
-    "scientific",
-    "sampler",
-    "pruner",
-    "n_trials",
-    "timeout",
-    "metric",
-    "direction",
-    "seed",
-)
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("median", "hyperband", "none")
 METRICS = ("best_val_acc", "test_acc", "val_acc", "val_loss")
-DIST_KEYS = {
-    "float": ("type", "low", "high", "log", "step"),
-    "int": ("type", "low", "high", "log", "step"),
-    "categorical": ("type", "choices"),
-}
 
 
-@dataclass(frozen=True)
-class Dist:
-    kind: str  # float | int | categorical
-    low: float = 0.0
-    high: float = 0.0
-    log: bool = False
-    step: float | None = None
-    choices: tuple[Any, ...] = ()
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SamplerBlock(_Block):
+    """`sampler: tpe` or `sampler: {name: tpe, seed: 0}`."""
+
+    name: Annotated[str, PlainValidator(one_of(SAMPLERS))]
+    seed: int | None = Field(0, strict=True)  # None: Optuna seeds from the clock
+
+
+class PrunerBlock(_Block):
+    """`pruner: median` or `pruner: {name: median, warmup_epochs: 1}`."""
+
+    name: Annotated[str, PlainValidator(one_of(PRUNERS))]
+    warmup_epochs: int = Field(1, ge=0)  # epochs reported before the median pruner may stop
+
+
+class OptunaDoc(_Block):
+    """The keys of a `kind: optuna` file. The blocks it shares with grid spaces
+    (experiment, base, scientific) and the params are read on their own, below."""
+
+    experiment: Any = None
+    kind: Annotated[str, PlainValidator(one_of(("optuna",), "grid or optuna"))]
+    description: Any = ""
+    base: Any = None
+    params: Any = None
+    nuisance: Any = None  # a synonym of params
+    scientific: Any = None
+    sampler: SamplerBlock = SamplerBlock(name="tpe")
+    pruner: PrunerBlock = PrunerBlock(name="median")
+    n_trials: int = Field(10, ge=1, strict=True)  # per study
+    timeout: float | None = Field(None, gt=0, strict=True)  # seconds per study
+    metric: Annotated[str, PlainValidator(one_of(METRICS))] = "best_val_acc"
+    direction: Annotated[str, PlainValidator(one_of(("maximize", "minimize")))] | None = None
+    seed: int = Field(0, strict=True)  # the training seed of every trial
+
+    @field_validator("sampler", "pruner", mode="before")
+    @classmethod
+    def _by_name(cls, raw: Any, info: ValidationInfo) -> Any:
+        """A bare name is the block with that name; null is the default block."""
+        if raw is None:
+            return cls.model_fields[str(info.field_name)].default
+        return raw if isinstance(raw, dict) else {"name": raw}
 
 
 @dataclass(frozen=True)
 class OptunaSpec:
+    """A validated `kind: optuna` space's Optuna part (sweep ids hash `spec_identity`)."""
+
     params: dict[str, Dist]
     scientific: dict[str, list[Any]]
     sampler: str
@@ -91,6 +119,13 @@ class OptunaSpec:
     direction: str
     seed: int
 
+    def grid_space(self) -> dict[str, list[Any]]:
+        """The search space of Optuna's GridSampler: every param's choices (`load`
+        refuses a grid sampler over a param that is not categorical)."""
+        return {
+            k: list(d.choices) for k, d in self.params.items() if isinstance(d, CategoricalDist)
+        }
+
 
 def spec_of(space: Space) -> OptunaSpec:
     spec = space.extra["optuna"]
@@ -98,144 +133,71 @@ def spec_of(space: Space) -> OptunaSpec:
     return spec
 
 
-def _dist(path: str, key: str, raw: Any) -> Dist:
-    where = f"{path}: params.{key}"
-    if not isinstance(raw, dict) or raw.get("type") not in DIST_KEYS:
+def _params(path: str, doc: OptunaDoc) -> dict[str, Dist]:
+    """`params:` (or `nuisance:`): dotted keys to distributions."""
+    if {"params", "nuisance"} <= doc.model_fields_set:
+        raise ConfigError(f"{path}: give either params or nuisance (they are synonyms), not both.")
+    raw = doc.nuisance if "nuisance" in doc.model_fields_set else doc.params
+    if not isinstance(raw, dict) or not raw:
         raise ConfigError(
-            f"{where} = {fmt_value(raw)} is not allowed: give a mapping with type float, int or "
-            "categorical, e.g. {type: float, low: 0.0001, high: 0.01, log: true}."
+            f"{path}: params must map dotted keys to distributions, e.g. train.lr: {{type: float, ...}}."
         )
-    kind = raw["type"]
-    for k in raw:
-        if k not in DIST_KEYS[kind]:
-            raise unknown_key(path, f"params.{key}.", str(k), list(DIST_KEYS[kind]))
-    if kind == "categorical":
-        choices = raw.get("choices")
-        if not isinstance(choices, list) or not choices:
-            raise ConfigError(
-                f"{where}.choices = {fmt_value(choices)} is not allowed: give a non-empty list."
-            )
-        return Dist("categorical", choices=tuple(choices))
-    low, high = raw.get("low"), raw.get("high")
-    numeric = (int,) if kind == "int" else (int, float)
-    for name, v in (("low", low), ("high", high)):
-        if not isinstance(v, numeric) or isinstance(v, bool):
-            raise ConfigError(f"{where}.{name} = {fmt_value(v)} is not allowed: give a {kind}.")
-    assert low is not None and high is not None
-    if not low < high:
-        raise ConfigError(f"{where}: low = {low} must be below high = {high}.")
-    log = raw.get("log", False)
-    if not isinstance(log, bool):
-        raise ConfigError(f"{where}.log = {fmt_value(log)} is not allowed: give true or false.")
-    if log and low <= 0:
-        raise ConfigError(f"{where}: a log distribution needs low > 0, got {low}.")
-    step = raw.get("step")
-    if step is not None and (log or not isinstance(step, numeric) or step <= 0):
-        raise ConfigError(
-            f"{where}.step = {fmt_value(step)} is not allowed: a positive number, and not with log."
-        )
-    return Dist(kind, float(low), float(high), log, float(step) if step is not None else None)
-
-
-def _choice(
-    path: str, key: str, raw: Any, allowed: tuple[str, ...], default: str
-) -> tuple[str, dict[str, Any]]:
-    if raw is None:
-        return default, {}
-    if isinstance(raw, str):
-        raw = {"name": raw}
-    if not isinstance(raw, dict) or raw.get("name") not in allowed:
-        got = raw.get("name") if isinstance(raw, dict) else raw
-        raise ConfigError(
-            f"{path}: {key}.name = {fmt_value(got)} is not allowed: one of {', '.join(allowed)}."
-        )
-    return str(raw["name"]), raw
+    params: dict[str, Dist] = {}
+    for key, dist in raw.items():
+        check_dotted(path, "params.", str(key))
+        try:
+            params[str(key)] = DIST.validate_python(dist)
+        except ValidationError as e:
+            raise pydantic_error(path, f"params.{key}.", e, DIST_TYPES) from None
+    return params
 
 
 def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     """Validate a `kind: optuna` document into a Space whose extra['optuna'] is an OptunaSpec."""
-    for key in doc:
-        if key not in OPTUNA_KEYS:
-            raise unknown_key(path, "", str(key), list(OPTUNA_KEYS))
-    if doc.get("kind") != "optuna":
-        raise ConfigError(
-            f"{path}: kind = {fmt_value(doc.get('kind'))} is not allowed: grid or optuna."
-        )
-    if "params" in doc and "nuisance" in doc:
-        raise ConfigError(f"{path}: give either params or nuisance (they are synonyms), not both.")
-    raw_params = doc.get("params", doc.get("nuisance"))
-    if not isinstance(raw_params, dict) or not raw_params:
-        raise ConfigError(
-            f"{path}: params must map dotted keys to distributions, e.g. train.lr: {{type: float, ...}}."
-        )
-    params = {}
-    for key, raw in raw_params.items():
-        check_dotted(path, "params.", str(key))
-        params[str(key)] = _dist(path, str(key), raw)
-    scientific = parse_grid(path, doc.get("scientific"), "scientific")
+    overrides = dict(overrides)
+    if "n_trials" in overrides:  # --n-trials wins over the file, checked alike
+        doc = {**doc, "n_trials": overrides.pop("n_trials")}
+    try:
+        parsed = OptunaDoc.model_validate(doc)
+    except ValidationError as e:
+        raise pydantic_error(path, "", e, OptunaDoc) from None
+    params = _params(path, parsed)
+    scientific = parse_grid(path, parsed.scientific, "scientific")
     both = sorted(scientific.keys() & params.keys())
     if both:
         raise ConfigError(
             f"{path}: {both[0]} is both scientific and tuned; a factor is one or the other."
         )
-    sampler, sampler_raw = _choice(path, "sampler", doc.get("sampler"), SAMPLERS, "tpe")
-    sampler_seed = sampler_raw.get("seed", 0)
-    if sampler == "grid" and any(d.kind != "categorical" for d in params.values()):
+    categorical = [isinstance(d, CategoricalDist) for d in params.values()]
+    if parsed.sampler.name == "grid" and not all(categorical):
         raise ConfigError(
             f"{path}: sampler grid needs every param to be categorical (a list of values to visit)."
         )
-    if sampler == "cmaes" and any(d.kind == "categorical" for d in params.values()):
+    if parsed.sampler.name == "cmaes" and any(categorical):
         raise ConfigError(
             f"{path}: sampler cmaes handles float and int params only; use tpe for categorical ones."
         )
-    pruner, pruner_raw = _choice(path, "pruner", doc.get("pruner"), PRUNERS, "median")
-    warmup = pruner_raw.get("warmup_epochs", 1)
-    overrides = dict(overrides)
-    n_trials = overrides.pop("n_trials", doc.get("n_trials", 10))
-    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-        raise ConfigError(
-            f"{path}: n_trials = {fmt_value(n_trials)} is not allowed: an integer >= 1."
-        )
-    timeout = doc.get("timeout")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ConfigError(
-            f"{path}: timeout = {fmt_value(timeout)} is not allowed: seconds > 0, or leave it out."
-        )
-    metric = doc.get("metric", "best_val_acc")
-    if metric not in METRICS:
-        raise ConfigError(
-            f"{path}: metric = {fmt_value(metric)} is not allowed: one of {', '.join(METRICS)}."
-        )
-    direction = doc.get("direction", "minimize" if metric == "val_loss" else "maximize")
-    if direction not in ("maximize", "minimize"):
-        raise ConfigError(
-            f"{path}: direction = {fmt_value(direction)} is not allowed: maximize or minimize."
-        )
-    seed = doc.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ConfigError(f"{path}: seed = {fmt_value(seed)} is not allowed: an integer.")
-    experiment = experiment_name(Path(path), doc)
     spec = OptunaSpec(
         params=params,
         scientific=scientific,
-        sampler=sampler,
-        sampler_seed=sampler_seed,
-        pruner=pruner,
-        warmup_epochs=int(warmup),
-        n_trials=n_trials,
-        timeout=float(timeout) if timeout else None,
-        metric=metric,
-        direction=direction,
-        seed=seed,
+        sampler=parsed.sampler.name,
+        sampler_seed=parsed.sampler.seed,
+        pruner=parsed.pruner.name,
+        warmup_epochs=parsed.pruner.warmup_epochs,
+        n_trials=parsed.n_trials,
+        timeout=parsed.timeout or None,
+        metric=parsed.metric,
+        direction=parsed.direction or ("minimize" if parsed.metric == "val_loss" else "maximize"),
+        seed=parsed.seed,
     )
     space = Space(
         path=path,
-        experiment=experiment,
+        experiment=experiment_name(Path(path), doc),
         kind="optuna",
-        base=validate_base(path, doc.get("base")),
+        base=validate_base(path, parsed.base),
         grid=scientific,  # the scientific grid expands like a grid space
-        seeds=(seed,),
-        description=str(doc.get("description", "")),
+        seeds=(parsed.seed,),
+        description=str(parsed.description),
         extra={"optuna": spec},
     )
     space = apply_overrides(space, overrides)
@@ -247,7 +209,7 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
 def _check_param_ranges(space: Space, spec: OptunaSpec) -> None:
     """Each distribution's ends (or choices) must make valid configs."""
     for key, d in spec.params.items():
-        values = d.choices if d.kind == "categorical" else (d.low, d.high)
+        values = d.choices if isinstance(d, CategoricalDist) else (d.low, d.high)
         probe = Space(
             space.path, space.experiment, "grid", space.base, {key: list(values)}, space.seeds
         )
@@ -257,8 +219,20 @@ def _check_param_ranges(space: Space, spec: OptunaSpec) -> None:
             raise ConfigError(str(e).replace("grid.", "params.", 1)) from None
 
 
-# The identity of an Optuna sweep. `repr(spec)` is part of it: a change to OptunaSpec's
-# repr would change every stored Optuna sweep's id (tests/test_store_v0.py checks it).
+def spec_identity(spec: OptunaSpec) -> str:
+    """The spec as the sweep id hashes it: the repr it had as a dataclass of `Dist`
+    dataclasses, spelled out here so that neither a new field nor pydantic's repr can
+    change a stored sweep's id (tests/test_store_v0.py checks it)."""
+    params = ", ".join(f"{k!r}: {legacy_repr(d)}" for k, d in spec.params.items())
+    return (
+        f"OptunaSpec(params={{{params}}}, scientific={spec.scientific!r}, "
+        f"sampler={spec.sampler!r}, sampler_seed={spec.sampler_seed!r}, "
+        f"pruner={spec.pruner!r}, warmup_epochs={spec.warmup_epochs!r}, "
+        f"n_trials={spec.n_trials!r}, timeout={spec.timeout!r}, metric={spec.metric!r}, "
+        f"direction={spec.direction!r}, seed={spec.seed!r})"
+    )
+
+
 def space_hash(space: Space) -> str:
     """Identity of an Optuna sweep: its resolved base, scientific grid and spec."""
     spec = spec_of(space)
@@ -268,7 +242,7 @@ def space_hash(space: Space) -> str:
     doc = {
         "base": base,
         "grid": space.grid,
-        "spec": repr(spec),
+        "spec": spec_identity(spec),
         "experiment": space.experiment,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
