@@ -7,7 +7,7 @@ Runs `ablate run` (in this process, through the CLI) on a grid of K tiny points
 (1 epoch on 1,000 images) into a fresh sqlite store, once with explanations off and
 once on, and times, per point, the calls that do the model work:
 `lightning_modules.train.fit_and_test` (fit + restore best + test) and
-`explain.pipeline.explain_run`. Overhead = (wall of the whole command - time inside
+`explain.trained.explain_model` (choosing the images and explaining them). Overhead = (wall of the whole command - time inside
 those calls) / K: loading the space, checking the data and the store, the parent run,
 params, tags, heartbeats, per-epoch metrics, the checkpoint, the confusion matrix,
 artifacts and the final report. Goal (issue 10): under 1 s per run, or under 5% of it.
@@ -49,10 +49,10 @@ def timed(module: Any, name: str, spent: list[float]) -> Iterator[None]:
 
 
 def sweep(data: str, runs: int, explain: bool, work: Path) -> tuple[float, float, float]:
-    """(wall seconds, seconds in fit_and_test, seconds in explain_run) of one sweep."""
+    """(wall seconds, seconds in fit_and_test, seconds in explain_model) of one sweep."""
     from typer.testing import CliRunner
 
-    import explain.pipeline as pipeline
+    import explain.trained as trained
     import lightning_modules.train as train
     from ablate.cli import app
 
@@ -70,7 +70,7 @@ def sweep(data: str, runs: int, explain: bool, work: Path) -> tuple[float, float
     space.write_text(yaml.safe_dump(doc))
     fit: list[float] = []
     xai: list[float] = []
-    with timed(train, "fit_and_test", fit), timed(pipeline, "explain_run", xai):
+    with timed(train, "fit_and_test", fit), timed(trained, "explain_model", xai):
         t0 = time.perf_counter()
         result = CliRunner().invoke(app, ["run", str(space), "--data", data])
         wall = time.perf_counter() - t0

@@ -14,7 +14,7 @@ pipeline does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from torch import nn
 from explain.config import ExplainConfig
 from explain.errors import ExplainConfigError, MethodNotApplicable
 from explain.feature_maps import capture_outputs, eval_mode, resolve_module
+from explain.methods import NAMES
 from lightning_modules.cifar import CIFAR_MEAN
 
 # Images per forward pass when a method or metric expands the batch (IG steps,
@@ -165,9 +166,8 @@ def smoothgrad(
         # noisy copies per Captum call: the batch times this stays <= forward_batch
         per_call = max(1, min(cfg.smoothgrad_samples, forward_batch(x.device) // x.shape[0]))
         with seeded(NOISE_SEED, x.device):
-            attr = NoiseTunnel(Saliency(model)).attribute(
+            attr = NoiseTunnel(Saliency(model)).attribute(  # nt_type: Captum's default, SmoothGrad
                 x,
-                nt_type="smoothgrad",
                 nt_samples=cfg.smoothgrad_samples,
                 nt_samples_batch_size=per_call,
                 stdevs=cfg.smoothgrad_sigma,  # Captum's default 1.0 is huge for [0, 1] inputs
@@ -235,10 +235,10 @@ def cam(
     times h*w (the cam_layer's spatial size), before any ReLU.
     """
     layer, fc = cam_parts(model)
-    with _attributing(model, grad=False), capture_outputs({"cam": layer}) as store:
+    with _attributing(model, grad=False), capture_outputs({"feeding": layer}) as store:
         x, targets = _fresh(x, targets)
         model(x)
-        acts = store["cam"]  # (N, K, h, w)
+        acts = store["feeding"]  # (N, K, h, w): the layer that feeds the pooling
         weights = fc.weight[targets]  # (N, K): class row of the classifier per image
         maps = torch.einsum("nk,nkhw->nhw", weights, acts)
         up = LayerAttribution.interpolate(
@@ -247,12 +247,16 @@ def cam(
     return up[:, 0]
 
 
-METHODS: dict[str, MethodFn] = {
-    "saliency": saliency,
-    "smoothgrad": smoothgrad,
-    "integrated_gradients": integrated_gradients,
-    "gradcam": gradcam,
-    "cam": cam,
+# each registry method's function has the method's name; in the registry's order
+_FUNCTIONS: dict[str, MethodFn] = {
+    f.__name__: f for f in (saliency, smoothgrad, integrated_gradients, gradcam, cam)
+}
+METHODS: dict[str, MethodFn] = {name: _FUNCTIONS[name] for name in NAMES}
+
+# method -> what raises MethodNotApplicable when the model does not support it
+_APPLIES: dict[str, Callable[[nn.Module, ExplainConfig], object]] = {
+    cam.__name__: lambda model, cfg: cam_parts(model),
+    gradcam.__name__: gradcam_layer,
 }
 
 
@@ -265,10 +269,8 @@ def applicable_methods(
         if name not in METHODS:
             raise ExplainConfigError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
         try:
-            if name == "cam":
-                cam_parts(model)
-            elif name == "gradcam":
-                gradcam_layer(model, cfg)
+            if name in _APPLIES:
+                _APPLIES[name](model, cfg)
         except MethodNotApplicable as e:
             skipped[name] = str(e)
             continue

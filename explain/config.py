@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from explain.methods import NAMES
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def known_method(name: str) -> str:
+    """A method of the registry (`explain.methods`), else a message that lists them."""
+    if name not in NAMES:
+        raise PydanticCustomError(
+            "unknown_method",
+            "unknown explanation method; one of {known}",
+            {"known": ", ".join(NAMES)},
+        )
+    return name
+
+
+MethodName = Annotated[str, AfterValidator(known_method)]
+
+
 class ExplainConfig(_Frozen):
     enabled: bool = True
-    methods: tuple[
-        Literal["saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam"], ...
-    ] = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam")
+    methods: tuple[MethodName, ...] = NAMES  # every method of the registry
     probe_per_class: int = Field(2, ge=1, le=50)  # fixed test images per class, same every run
     misclassified: int = Field(8, ge=0, le=100)  # most confidently wrong test images per run
     metrics: bool = True  # faithfulness metrics (deletion/insertion, sanity, infidelity)

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from captum.metrics import infidelity, sensitivity_max
 from torch import nn
 
+from explain import methods
 from explain.attributions import METHODS, copies_per_batch, forward_batch, seeded
 from explain.config import ExplainConfig
 from explain.feature_maps import eval_mode
@@ -53,7 +54,7 @@ INFIDELITY_NOISE = 0.03  # std of the Gaussian perturbation, [0, 1] pixel units 
 INFIDELITY_SAMPLES = 16
 SENSITIVITY_RADIUS = 0.02  # L-inf radius in pixel units (~5/255), Captum's default
 SENSITIVITY_SAMPLES = 4  # each sample recomputes the map: keep small
-SENSITIVITY_METHODS = ("saliency", "gradcam")
+SENSITIVITY_METHODS = tuple(m.name for m in methods.METHODS if m.sensitivity)
 METRIC_SEED = 1234  # random pixel order, randomised weights, perturbations
 
 

@@ -1,7 +1,7 @@
 """Explanations for one trained run, and for user images: maps, metrics, pictures, files.
 
-The orchestrator calls `explain_run` after training; `ablate explain` calls
-`explain_images`. Both compute the *raw* maps once (batched), save those, and
+The sweep calls `explain.trained.explain_model` after training, which picks the images
+and calls `explain_run`; `ablate explain` calls `explain_images`. Both compute the *raw* maps once (batched), save those, and
 draw the `postprocess`-ed ones. Methods that do not apply to the model (CAM on a
 flatten head) are skipped and the reason is written to metrics.json.
 
@@ -27,6 +27,7 @@ from explain.attributions import METHODS, applicable_methods, forward_batch
 from explain.config import ExplainConfig
 from explain.errors import ExplainConfigError
 from explain.feature_maps import eval_mode, feature_maps, top_channels
+from explain.methods import MISTAKES_SHOWN
 from explain.metrics import faithfulness
 from explain.postprocess import CONVENTION, postprocess
 from lightning_modules.cifar import CIFAR_MEAN
@@ -42,6 +43,7 @@ class ExplainResult:
     flags: dict[str, bool]  # xai.<method>.sanity_failed
     files: list[Path]  # everything written under out_dir
     seconds: float
+    probe_indices: tuple[int, ...] = ()  # the test indices of the probe set explained
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -192,7 +194,7 @@ def explain_run(
             files.append(pictures.method_grid(path, images[:n_probe], d[:n_probe], m, captions))
         files += _feature_map_files(model, x[:n_probe], cfg, out_dir)
     if mistake.any():
-        shown = "gradcam" if "gradcam" in display else next(iter(display), None)
+        shown = MISTAKES_SHOWN if MISTAKES_SHOWN in display else next(iter(display), None)
         files.append(
             pictures.mistakes_gallery(
                 out_dir / "mistakes.png",
@@ -230,7 +232,9 @@ def explain_run(
     path = out_dir / "metrics.json"
     path.write_text(json.dumps(summary, indent=2, sort_keys=True))
     files.append(path)
-    return ExplainResult(metrics, flags, files, time.perf_counter() - started)
+    seconds_taken = time.perf_counter() - started
+    probe_list = tuple(int(i) for i in probe_idx.reshape(-1).tolist())
+    return ExplainResult(metrics, flags, files, seconds_taken, probe_list)
 
 
 @torch.inference_mode(False)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import torch
 
+from explain.methods import METHODS
+
 # method -> what `postprocess` does before the per-image division by the max.
 # "relu": clamp negatives to 0 (evidence against the class is not shown).
 # "abs": magnitude (sign is dropped; the map is already >= 0 for gradient methods).
 CONVENTION: dict[str, str] = {
-    "gradcam": "relu",
-    "cam": "relu",
-    "saliency": "abs",
-    "smoothgrad": "abs",
-    "integrated_gradients": "abs",
+    **{m.name: m.sign for m in METHODS},  # each method's own, from the registry
     "activation": "relu",  # feature maps of a layer, (N*C, h, w)
 }
 

@@ -1,7 +1,8 @@
 """Reading a tracking store in tests: a sweep's parent run and its children.
 
-The layout is `ablate.store.tracking`'s: the parent has `ablate.role=sweep`, each child
-`mlflow.parentRunId=<parent>`. Tests use these helpers instead of tag literals.
+The layout is `ablate.store.tracking`'s: the parent has the sweep role tag, each child
+`mlflow.parentRunId=<parent>`; the names come from `ablate.store.schema`. Tests use these
+helpers instead of tag literals.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from ablate.store import RunState, schema
 
 
 def client_of(uri_or_client: str | MlflowClient) -> MlflowClient:
@@ -27,7 +30,7 @@ def sweep_runs(store: str | MlflowClient, experiment: str) -> tuple[list[Run], l
     if exp is None:
         return [], []
     runs = client.search_runs([exp.experiment_id], max_results=5000)
-    parents = [r for r in runs if r.data.tags.get("ablate.role") == "sweep"]
+    parents = [r for r in runs if r.data.tags.get(schema.ROLE) == schema.ROLE_SWEEP]
     children = [r for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags]
     return parents, children
 
@@ -45,16 +48,16 @@ def by_name(children: list[Run]) -> dict[str, Run]:
 
 
 def state(run: Run) -> str:
-    """The `ablate.state` tag ("" when missing)."""
-    return run.data.tags.get("ablate.state", "")
+    """The state tag ("" when missing)."""
+    return run.data.tags.get(schema.STATE, "")
 
 
 def finished_keys(children: list[Run]) -> Counter[str]:
     """Run key -> how many children finished it."""
     return Counter(
-        c.data.tags["ablate.run_key"]
+        c.data.tags[schema.RUN_KEY]
         for c in children
-        if c.info.status == "FINISHED" and state(c) == "finished"
+        if c.info.status == "FINISHED" and state(c) == RunState.FINISHED
     )
 
 

@@ -103,3 +103,21 @@ def test_a_claim_is_per_store_experiment_and_sweep(tmp_path: Path) -> None:
         _claim(spaces["left"], other_store, points["left"]),
     ):
         pass
+
+
+def test_the_probe_set_is_written_once_per_sweep(tmp_path: Path) -> None:
+    """Every run of a sweep explains the same test images: the first one records them on
+    the parent, the others leave the file alone (racing workers would write the same)."""
+    from mlflow.tracking import MlflowClient
+
+    from ablate.store import Tracker, schema
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    parent, _ = tracker.start_parent("e", "sid", "e sweep", None, "ablate run", {})
+    payload = {"test_indices": [3, 1, 4], "per_class": 1}
+    assert not tracker.has_artifact(parent, schema.PROBE_JSON)
+    assert tracker.log_parent_json_once(parent, schema.PROBE_JSON, payload)
+    assert not tracker.log_parent_json_once(parent, schema.PROBE_JSON, {"test_indices": []})
+    assert tracker.has_artifact(parent, schema.PROBE_JSON)
+    local = MlflowClient(tracker.uri).download_artifacts(parent, schema.PROBE_JSON, str(tmp_path))
+    assert yaml.safe_load(Path(local).read_text()) == payload

@@ -1,7 +1,11 @@
-"""The layer contract and the absence of import cycles, checked on the real import graph.
+"""The layer contracts and the absence of import cycles, checked on the real import graph.
 
-`lint-imports` (import-linter, configured in pyproject.toml) enforces three floors,
-ablate > explain > lightning_modules, and "only ablate.tracking imports mlflow".
+`lint-imports` (import-linter, configured in pyproject.toml) enforces three contracts:
+three floors, ablate > explain > lightning_modules; the rooms inside ablate, with arrows
+only downward (cli > report | inspection > sweep > schedulers > store > spaces > runtime
+> errors, report and inspection independent, every room declared); and "only
+ablate.store.tracking imports mlflow". Each contract is shown to catch a violation
+planted in a copy of the tree.
 The cycle check finds every strongly connected component of the module graph
 (grimp, which import-linter is built on): any component with two or more modules
 is an import cycle, whether the imports are at the top, inside functions or under
@@ -17,36 +21,93 @@ import sys
 from pathlib import Path
 
 import grimp
+import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ablate", "explain", "lightning_modules")
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
+IMPORTLINTER = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+CONTRACTS = [c["name"] for c in IMPORTLINTER["contracts"]]
+FLOORS, ROOMS, MLFLOW = CONTRACTS  # in the order of pyproject.toml
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    # COLUMNS: rich would wrap the report at 80 characters, splitting the contract names
+    env = {**os.environ, "PYTHONPATH": str(cwd), "COLUMNS": "300"}
     return subprocess.run(
         [LINT_IMPORTS, "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True
     )
 
 
-def test_the_layer_contract_is_kept() -> None:
-    result = lint_imports(ROOT)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
-
-
-def test_the_contract_catches_a_back_edge_and_mlflow_in_the_report(tmp_path: Path) -> None:
+def planted(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """lint-imports on a copy of the three packages with `files` (path -> text) added."""
     for pkg in PACKAGES:
         shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "lightning_modules" / "upward.py").write_text("import ablate.spaces.config\n")
-    (tmp_path / "ablate" / "report").mkdir(exist_ok=True)
-    (tmp_path / "ablate" / "report" / "loader_probe.py").write_text("import mlflow\n")
-    result = lint_imports(tmp_path)
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    return lint_imports(tmp_path)
+
+
+def broken(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The names of the contracts that the run reports broken."""
+    return [n for n in CONTRACTS if f"{n} BROKEN" in result.stdout]
+
+
+def test_the_three_contracts_are_kept() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_the_floors_contract_catches_an_upward_import(tmp_path: Path) -> None:
+    result = planted(tmp_path, {"lightning_modules/upward.py": "import ablate.spaces.config\n"})
     assert result.returncode != 0
-    assert "0 kept, 2 broken" in result.stdout, result.stdout
+    assert broken(result) == [FLOORS], result.stdout
     assert "lightning_modules.upward -> ablate.spaces.config" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "named"),
+    [
+        # a lower room reaching up: the store must not know the command line
+        ("ablate/store/upward.py", "import ablate.cli\n", "ablate.store.upward -> ablate.cli"),
+        # one floor up from the bottom: the console must not know the spaces
+        (
+            "ablate/runtime/upward.py",
+            "from ablate.spaces import RunConfig\n",
+            "ablate.runtime.upward -> ablate.spaces",
+        ),
+        # siblings: the read-only commands and the report never import each other
+        (
+            "ablate/inspection/sideways.py",
+            "import ablate.report\n",
+            "ablate.inspection.sideways -> ablate.report",
+        ),
+        (
+            "ablate/report/sideways.py",
+            "from ablate.inspection import status\n",
+            "ablate.report.sideways -> ablate.inspection",
+        ),
+        # exhaustive: a new room must be given its place in the contract
+        ("ablate/newroom/__init__.py", "", "- ablate.newroom"),
+    ],
+)
+def test_the_rooms_contract_catches_a_planted_violation(
+    tmp_path: Path, path: str, text: str, named: str
+) -> None:
+    result = planted(tmp_path, {path: text})
+    assert result.returncode != 0
+    assert broken(result) == [ROOMS], result.stdout
+    assert named in result.stdout, result.stdout
+
+
+def test_the_mlflow_contract_catches_mlflow_in_the_report(tmp_path: Path) -> None:
+    result = planted(tmp_path, {"ablate/report/loader_probe.py": "import mlflow\n"})
+    assert result.returncode != 0
+    assert broken(result) == [MLFLOW], result.stdout
     assert "ablate.report.loader_probe -> mlflow" in result.stdout
 
 

@@ -123,17 +123,20 @@ def test_lock_is_released_and_breaks_when_stale(tmp_path: Path) -> None:
 
 def test_release_stale_fails_orphan_mlflow_runs(tmp_path: Path) -> None:
     """A worker killed after creating its MLflow run, before its trial knew the run id."""
+    from mlflow.tracking import MlflowClient
+
     from ablate.schedulers import release_stale
     from ablate.spaces import RunConfig
-    from ablate.store import Tracker
+    from ablate.store import Tracker, schema
 
     tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
     parent, _ = tracker.start_parent("e", "sweep", "e sweep", None, "ablate run", {})
     orphan = tracker.start_child(parent, RunConfig(), "orphan")
     alive = tracker.start_child(parent, RunConfig(seed=1), "alive")
-    tracker.set_tags(orphan, {"ablate.heartbeat": f"{time.time() - 100:.0f}"})
+    tracker.set_tags(orphan, {schema.HEARTBEAT: f"{time.time() - 100:.0f}"})
     study = ledger.open_study(ledger.open_storage(journal(tmp_path)), "s")
     assert release_stale(tracker, study, parent, stale_after=60) == 0  # no trial was stale
-    assert tracker.client.get_run(orphan).info.status == "FAILED"
-    assert tracker.client.get_run(orphan).data.tags["ablate.state"] == "failed"
-    assert tracker.client.get_run(alive).info.status == "RUNNING"
+    client = MlflowClient(tracker.uri)
+    assert client.get_run(orphan).info.status == "FAILED"
+    assert client.get_run(orphan).data.tags[schema.STATE] == "failed"
+    assert client.get_run(alive).info.status == "RUNNING"

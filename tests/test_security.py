@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mlflow.tracking import MlflowClient
 from PIL import Image
 from typer.testing import CliRunner
 
 from ablate.cli import app
 from ablate.spaces import RunConfig
-from ablate.store import CHECKPOINT, Tracker, mask_password
+from ablate.store import CHECKPOINT, Tracker, mask_password, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ablate", "lightning_modules", "explain", "benchmarks")
@@ -99,8 +100,9 @@ def test_a_checkpoint_carrying_a_pickle_payload_is_refused(
     with contextlib.chdir(store):
         tracker = Tracker(uri)
         exp = tracker.experiment_id("evil")
-        rid = tracker.client.create_run(exp).info.run_id
-        tracker.client.log_artifact(rid, str(evil), str(Path(CHECKPOINT).parent))
+        client = MlflowClient(uri)
+        rid = client.create_run(exp).info.run_id
+        client.log_artifact(rid, str(evil), str(Path(CHECKPOINT).parent))
     image = tmp_path / "cat.png"
     buf = io.BytesIO()
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(buf, format="PNG")
@@ -139,7 +141,7 @@ def test_the_command_tag_of_a_sweep_never_holds_a_password(tmp_path: Path) -> No
             command="ablate run s.yaml --storage postgresql://ablate:hunter2@db/optuna",
             summary={"points": 1},
         )
-        run = tracker.client.get_run(parent)
+        run = MlflowClient(tracker.uri).get_run(parent)
         tracker.skip(parent, RunConfig(), "p", "reason")
     assert "hunter2" not in str(run.data.tags)
-    assert "postgresql://ablate:***@db/optuna" in run.data.tags["ablate.command"]
+    assert "postgresql://ablate:***@db/optuna" in run.data.tags[schema.COMMAND]

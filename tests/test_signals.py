@@ -40,7 +40,10 @@ def test_ctrl_c_inside_a_tag_write_still_lets_the_killed_state_be_written(
 ) -> None:
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = tracker.experiment_id("e")
-    run_id = tracker.client.create_run(exp).info.run_id
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracker.uri)
+    run_id = client.create_run(exp).info.run_id
     calls = []
 
     def log_batch_then_interrupt(self: object, *args: object, **kwargs: object) -> None:
@@ -48,14 +51,12 @@ def test_ctrl_c_inside_a_tag_write_still_lets_the_killed_state_be_written(
         os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the write
         original(self, *args, **kwargs)
 
-    from mlflow.tracking import MlflowClient
-
     original = MlflowClient.log_batch
     monkeypatch.setattr(MlflowClient, "log_batch", log_batch_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         tracker.set_tags(run_id, {"reason": "interrupted"})
     monkeypatch.setattr(MlflowClient, "log_batch", original)
     assert calls
-    assert tracker.client.get_run(run_id).data.tags["reason"] == "interrupted"
-    tracker.client.set_terminated(run_id, "KILLED")  # the store is not left locked
-    assert tracker.client.get_run(run_id).info.status == "KILLED"
+    assert client.get_run(run_id).data.tags["reason"] == "interrupted"
+    client.set_terminated(run_id, "KILLED")  # the store is not left locked
+    assert client.get_run(run_id).info.status == "KILLED"

@@ -226,3 +226,54 @@ def test_a_non_finite_validation_loss_fails_the_run_with_its_epoch(
     assert run.data.tags["ablate.fail_reason"] == (
         "TrainingDiverged: diverged at epoch 1: validation loss inf"
     )
+
+
+def test_a_run_handle_ends_each_state_with_its_reason(tmp_path: Path) -> None:
+    """The one place a run is finished, failed (reason, traceback), killed, pruned or skipped."""
+    from ablate.spaces import RunConfig
+    from ablate.store import RunState, Tracker, schema
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    parent, _ = tracker.start_parent("e", "sid", "e sweep", None, "ablate run", {})
+    runs = {
+        name: tracker.start_run(parent, RunConfig(seed=i), name) for i, name in enumerate("abcde")
+    }
+    runs["a"].finish()
+    runs["b"].fail("boom", "Traceback: boom")
+    runs["c"].kill("interrupted (Ctrl-C)")
+    runs["d"].prune("Trial was pruned at epoch 1.")
+    runs["e"].skip("the feature map is 0x0")
+    client = MlflowClient(tracker.uri)
+    got = {n: client.get_run(r.run_id) for n, r in runs.items()}
+    assert {n: (r.info.status, r.data.tags[schema.STATE]) for n, r in got.items()} == {
+        "a": ("FINISHED", RunState.FINISHED),
+        "b": ("FAILED", RunState.FAILED),
+        "c": ("KILLED", RunState.KILLED),
+        "d": ("FINISHED", RunState.PRUNED),
+        "e": ("FINISHED", RunState.SKIPPED),
+    }
+    assert got["b"].data.tags[schema.FAIL_REASON] == "boom"
+    error = client.download_artifacts(runs["b"].run_id, schema.ERROR_TXT, str(tmp_path))
+    assert Path(error).read_text() == "Traceback: boom"
+    assert got["c"].data.tags[schema.FAIL_REASON] == "interrupted (Ctrl-C)"
+    assert got["d"].data.tags[schema.PRUNED] == "Trial was pruned at epoch 1."
+    assert got["e"].data.tags[schema.SKIP_REASON] == "the feature map is 0x0"
+
+
+def test_the_engine_leaves_its_schedulers_exceptions_to_them() -> None:
+    """Pruning is Optuna's: the generic loop does not import it (`Scheduler.classify`)."""
+    import ast
+
+    engine = Path(__file__).resolve().parents[1] / "ablate" / "sweep" / "engine.py"
+    tree = ast.parse(engine.read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert "optuna" not in imported

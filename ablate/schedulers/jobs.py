@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ablate.store import RunState
 
 if TYPE_CHECKING:
+    from lightning.pytorch import Callback
+
     from ablate.spaces import RunConfig
-    from ablate.store import Tracker
 
 # A running child whose heartbeat is older than STALE_SECONDS is taken for dead
 # (crashed, killed -9, machine lost) and its point is run again.
@@ -56,7 +57,7 @@ class Outcome:
     def shown(self) -> str:
         """The state column of the summary: 'done' / 'busy' for points settled elsewhere."""
         if self.earlier:
-            return "done" if self.state.settles else "busy"
+            return RunState.FINISHED.label if self.state.settles else "busy"
         return self.state.value
 
 
@@ -89,7 +90,7 @@ class Job:
     number: int  # shown as "point <number> of <total>"
     remaining: int = 0  # points left for the ETA, this one included; 0: unknown
     tags: Mapping[str, str] = field(default_factory=dict)  # extra MLflow tags of the run
-    callbacks: Sequence[Any] = ()  # extra Lightning callbacks (Optuna's pruning)
+    callbacks: Sequence[Callback] = ()  # extra Lightning callbacks (Optuna's pruning)
     lease: Lease = field(default_factory=NoLease)
     handle: Any = None  # the scheduler's own reference (an Optuna trial)
 
@@ -104,13 +105,18 @@ class Settled:
 
 
 class Scheduler(Protocol):
-    """Decides what runs next. The engine calls, in order: `open`, `reap`, then `next`
-    and `record` until `next` returns None, then `close`."""
+    """Decides what runs next. Built with the sweep's `Tracker`; the engine calls, in
+    order: `open`, `reap`, then `next` and `record` until `next` returns None, then
+    `close`; `classify` for an exception a job raised."""
 
     total: int  # points or trials of the sweep, for "point i of N"
 
-    def open(self, tracker: Tracker) -> str:
+    def open(self) -> str:
         """Create or resume the sweep's parent run; return its id."""
+
+    def classify(self, exc: BaseException) -> RunState | None:
+        """The state an exception of the scheduler's own ends a run in (Optuna's
+        `TrialPruned`: PRUNED); None for any other, which the engine handles."""
 
     def reap(self) -> None:
         """Fail the runs (and trials) of workers that stopped beating, so their points run again."""

@@ -27,14 +27,15 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ablate.errors import AblateError
 from ablate.schedulers.optuna_adapter import StudyHandle
-from ablate.store import is_stale, mask_password, worker_id
+from ablate.store import is_stale, mask_password, schema, worker_id
 
-KEY = "ablate.run_key"
-BEAT = "ablate.heartbeat"
-WORKER = "ablate.worker"
-MLFLOW_RUN = "ablate.mlflow_run_id"
-LABEL = "ablate.label"
-INDEX = "ablate.point"
+# the trial user attributes of the queue (names from the store's schema)
+KEY = schema.RUN_KEY
+BEAT = schema.HEARTBEAT
+WORKER = schema.WORKER
+MLFLOW_RUN = schema.MLFLOW_RUN_ATTR
+LABEL = schema.LABEL_ATTR
+INDEX = schema.INDEX_ATTR
 DEFAULT_JOURNAL = ".ablate/optuna.journal"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -12,16 +12,15 @@ from ablate.store import ChildRun, RunState, Tracker
 
 
 class LocalGrid:
-    def __init__(self, space: Space, opts: SweepOptions) -> None:
-        self.space, self.opts = space, opts
+    def __init__(self, space: Space, opts: SweepOptions, tracker: Tracker) -> None:
+        self.space, self.opts, self.tracker = space, opts, tracker
         self._points = expand(space)
         self.total = len(self._points)
         self._next = 0
         self._settled: dict[str, ChildRun] = {}
 
-    def open(self, tracker: Tracker) -> str:
-        self.tracker = tracker
-        self.parent, self.resumed = tracker.start_parent(
+    def open(self) -> str:
+        self.parent, self.resumed = self.tracker.start_parent(
             self.space.experiment,
             sweep_id(self._points),
             name=f"{self.space.experiment} sweep",
@@ -36,6 +35,9 @@ class LocalGrid:
             },
         )
         return self.parent
+
+    def classify(self, exc: BaseException) -> RunState | None:
+        return None  # a grid raises nothing of its own
 
     def reap(self) -> None:
         children = self.tracker.children(self.parent)

@@ -22,7 +22,6 @@ from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import fail_stale_runs, open_shared_parent, release_stale
 from ablate.spaces import (
-    Dist,
     OptunaSpec,
     Point,
     Space,
@@ -31,7 +30,7 @@ from ablate.spaces import (
     space_hash,
     spec_of,
 )
-from ablate.store import RunState, Tracker, mask_password, worker_id
+from ablate.store import RunState, Tracker, mask_password, schema, worker_id
 
 DEFAULT_STORAGE = f"journal:{ledger.DEFAULT_JOURNAL}"
 TRIAL_STATE = {RunState.FINISHED: TrialState.COMPLETE, RunState.PRUNED: TrialState.PRUNED}
@@ -42,9 +41,7 @@ def make_sampler(spec: OptunaSpec) -> optuna.samplers.BaseSampler:
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
-        return optuna.samplers.GridSampler(
-            {k: list(d.choices) for k, d in spec.params.items()}, seed=seed
-        )
+        return optuna.samplers.GridSampler(spec.grid_space(), seed=seed)
     if spec.sampler == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
@@ -56,14 +53,6 @@ def make_pruner(spec: OptunaSpec, max_epochs: int) -> optuna.pruners.BasePruner:
     if spec.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs)
     return optuna.pruners.NopPruner()
-
-
-def suggest(trial: optuna.Trial, key: str, d: Dist) -> Any:
-    if d.kind == "categorical":
-        return trial.suggest_categorical(key, list(d.choices))
-    if d.kind == "int":
-        return trial.suggest_int(key, int(d.low), int(d.high), step=int(d.step or 1), log=d.log)
-    return trial.suggest_float(key, d.low, d.high, step=d.step, log=d.log)
 
 
 def trial_label(values: dict[str, Any], number: int) -> str:
@@ -91,15 +80,15 @@ class AskedLease:
 
 
 class OptunaSearch:
-    def __init__(self, space: Space, opts: SweepOptions) -> None:
-        self.space, self.opts = space, opts
+    def __init__(self, space: Space, opts: SweepOptions, tracker: Tracker) -> None:
+        self.space, self.opts, self.tracker = space, opts, tracker
         self.spec = spec_of(space)
         self.storage_url = opts.storage or DEFAULT_STORAGE
         self.scientific = expand(space)  # one point per scientific value (no scientific: one)
         self.total = len(self.scientific) * self.spec.n_trials
         self.storage = ledger.open_storage(self.storage_url)
         self.sid = space_hash(space)
-        self.root = f"ablate.optuna.{space.experiment}.{self.sid}"
+        self.root = schema.optuna_study_root(space.experiment, self.sid)
         self.anchor = ledger.open_study(self.storage, self.root)  # holds the parent run id
         self._point = -1  # index into self.scientific of the study being tuned
         self._study: StudyHandle | None = None
@@ -107,11 +96,10 @@ class OptunaSearch:
         self.started = 0  # trials started by this process
         self.best: dict[str, Any] = {}
 
-    def open(self, tracker: Tracker) -> str:
-        self.tracker = tracker
+    def open(self) -> str:
         with ledger.study_lock(self.storage, self.root):
             self.parent = open_shared_parent(
-                tracker,
+                self.tracker,
                 self.anchor,
                 self.space,
                 self.sid,
@@ -123,6 +111,10 @@ class OptunaSearch:
             f"{self.spec.n_trials} trials on {mask_password(self.storage_url)}."
         )
         return self.parent
+
+    def classify(self, exc: BaseException) -> RunState | None:
+        """A trial stopped by the pruner (the callback raises `TrialPruned`) is PRUNED."""
+        return RunState.PRUNED if isinstance(exc, optuna.TrialPruned) else None
 
     def reap(self) -> None:
         if self._study is not None:
@@ -190,14 +182,14 @@ class OptunaSearch:
         point = self.scientific[self._point]
         values = {
             **point.values,
-            **{k: suggest(trial, k, d) for k, d in self.spec.params.items()},
+            **{k: d.suggest(trial, k) for k, d in self.spec.params.items()},
         }
         cfg = build_config(self.space, values, self.spec.seed)
         self.started += 1
         tags = {
-            "optuna.study": study.name,
-            "optuna.trial_number": str(trial.number),
-            "ablate.scientific": point.label,
+            schema.OPTUNA_STUDY: study.name,
+            schema.OPTUNA_TRIAL: str(trial.number),
+            schema.SCIENTIFIC: point.label,
         }
         callbacks = (
             [PyTorchLightningPruningCallback(trial, monitor="val_acc")]
@@ -228,7 +220,7 @@ class OptunaSearch:
         except (RuntimeError, ValueError) as e:  # failed as stale by another worker meanwhile
             print(f"    could not record trial {job.handle.number}: {e}")
         if outcome.run_id:
-            self.tracker.set_tags(outcome.run_id, {"optuna.state": state.name})
+            self.tracker.set_tags(outcome.run_id, {schema.OPTUNA_STATE: state.name})
 
     def close(self) -> None:
         if not self.best:
@@ -251,7 +243,7 @@ class OptunaSearch:
             return
         spec = self.spec
         payload = {"metric": spec.metric, "direction": spec.direction, "points": self.best}
-        self.tracker.log_parent_json(self.parent, "best.json", payload)
+        self.tracker.log_parent_json(self.parent, schema.BEST_JSON, payload)
         self.tracker.log_metrics(
             self.parent,
             {

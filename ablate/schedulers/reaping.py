@@ -14,9 +14,9 @@ from pathlib import Path
 from ablate.schedulers.ledger import MLFLOW_RUN, WORKER, fail_stale
 from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.spaces import Space
-from ablate.store import ChildRun, RunState, Tracker
+from ablate.store import ChildRun, RunState, Tracker, schema
 
-PARENT_ATTR = "ablate.mlflow_parent_run_id"
+PARENT_ATTR = schema.PARENT_ATTR  # the anchor study's attribute that holds the parent run id
 
 
 def classify(children: Sequence[ChildRun], now: float, stale_after: float) -> dict[str, ChildRun]:
@@ -36,8 +36,7 @@ def fail_stale_runs(tracker: Tracker, children: Sequence[ChildRun], stale_after:
     now, n = time.time(), 0
     for c in children:
         if c.is_dead(now, stale_after):
-            tracker.set_tags(c.run_id, {"ablate.fail_reason": f"worker {c.worker} stopped beating"})
-            tracker.end(c.run_id, RunState.FAILED)
+            tracker.run(c.run_id).fail(f"worker {c.worker} stopped beating")
             n += 1
     return n
 
@@ -53,9 +52,7 @@ def release_stale(tracker: Tracker, study: StudyHandle, parent: str, stale_after
     for t in failed:
         rid = t.user_attrs.get(MLFLOW_RUN)
         if rid and tracker.run_exists(rid):
-            reason = f"worker {t.user_attrs.get(WORKER)} stopped beating"
-            tracker.set_tags(rid, {"ablate.fail_reason": reason})
-            tracker.end(rid, RunState.FAILED)
+            tracker.run(rid).fail(f"worker {t.user_attrs.get(WORKER)} stopped beating")
     fail_stale_runs(tracker, tracker.children(parent), stale_after)
     return len(failed)
 

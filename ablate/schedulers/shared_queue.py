@@ -19,7 +19,7 @@ from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import open_shared_parent, release_stale
 from ablate.spaces import Space, expand, sweep_id
-from ablate.store import RunState, Tracker, mask_password, worker_id
+from ablate.store import RunState, Tracker, mask_password, schema, worker_id
 
 
 @dataclass
@@ -37,23 +37,22 @@ class TrialLease:
 
 
 class SharedQueue:
-    def __init__(self, space: Space, opts: SweepOptions) -> None:
+    def __init__(self, space: Space, opts: SweepOptions, tracker: Tracker) -> None:
         assert opts.storage is not None
-        self.space, self.opts = space, opts
+        self.space, self.opts, self.tracker = space, opts, tracker
         self._points = expand(space)
         self.total = len(self._points)
         self.sid = sweep_id(self._points)
         self.by_key = {p.config.key(): p for p in self._points}
         self.storage = ledger.open_storage(opts.storage)
-        self.name = f"ablate.grid.{space.experiment}.{self.sid}"
+        self.name = schema.grid_study_name(space.experiment, self.sid)
         self.study = ledger.open_study(self.storage, self.name)
         self._valid: list[tuple[str, int, str]] | None = None  # (key, index, label) once queued
 
-    def open(self, tracker: Tracker) -> str:
-        self.tracker = tracker
+    def open(self) -> str:
         with ledger.study_lock(self.storage, self.name):
             self.parent = open_shared_parent(
-                tracker,
+                self.tracker,
                 self.study,
                 self.space,
                 self.sid,
@@ -61,6 +60,9 @@ class SharedQueue:
                 self.total,
             )
         return self.parent
+
+    def classify(self, exc: BaseException) -> RunState | None:
+        return None  # a grid raises nothing of its own
 
     def reap(self) -> None:
         """Fail what dead workers left; (re)enqueue every point not done or in hand."""
@@ -111,7 +113,7 @@ class SharedQueue:
 
     def _job(self, trial: FrozenTrial) -> Job:
         point = self.by_key[trial.user_attrs[ledger.KEY]]
-        tags = {"optuna.study": self.name, "optuna.trial_number": str(trial.number)}
+        tags = {schema.OPTUNA_STUDY: self.name, schema.OPTUNA_TRIAL: str(trial.number)}
         lease = TrialLease(self.study, trial.number)
         return Job(point.config, point.label, point.index + 1, 0, tags, lease=lease, handle=trial)
 
@@ -121,7 +123,7 @@ class SharedQueue:
             self.study, job.handle.number, state, outcome.metrics.get("best_val_acc", 0.0)
         )
         if outcome.run_id:
-            self.tracker.set_tags(outcome.run_id, {"optuna.state": state.name})
+            self.tracker.set_tags(outcome.run_id, {schema.OPTUNA_STATE: state.name})
 
     def close(self) -> None:
         pass

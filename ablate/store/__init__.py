@@ -1,4 +1,8 @@
-"""The store room."""
+"""The store room: the only door to MLflow.
+
+`Tracker` opens a store; `RunHandle` is one run (start, finish, fail with a reason, kill,
+prune, skip); the tag and artifact names are the module `ablate.store.schema`
+(`from ablate.store import schema`), and `RunState` the states of a run."""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ if TYPE_CHECKING:
     from ablate.store.liveness import is_stale as is_stale
     from ablate.store.liveness import worker_id as worker_id
     from ablate.store.loading import load_run as load_run
+    from ablate.store.run_handle import RunHandle as RunHandle
+    from ablate.store.schema import CHECKPOINT as CHECKPOINT
     from ablate.store.states import RunState as RunState
-    from ablate.store.tracking import CHECKPOINT as CHECKPOINT
     from ablate.store.tracking import ChildRun as ChildRun
     from ablate.store.tracking import SweepRun as SweepRun
     from ablate.store.tracking import Tracker as Tracker
@@ -24,8 +29,9 @@ if TYPE_CHECKING:
 # name -> module: the door loads a module when one of its names is first used, so that
 # importing the room stays cheap (no torch, no mlflow until they are needed)
 _WHERE = {
-    "CHECKPOINT": "ablate.store.tracking",
+    "CHECKPOINT": "ablate.store.schema",
     "ChildRun": "ablate.store.tracking",
+    "RunHandle": "ablate.store.run_handle",
     "RunState": "ablate.store.states",
     "SweepRun": "ablate.store.tracking",
     "Tracker": "ablate.store.tracking",

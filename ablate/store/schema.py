@@ -30,6 +30,11 @@ PRUNED = "ablate.pruned"  # Optuna's message, e.g. "Trial was pruned at epoch 3.
 XAI_FLAGS = "ablate.xai_flags"  # comma-separated explanation checks that failed, or "none"
 SCIENTIFIC = "ablate.scientific"  # an Optuna trial's scientific point (tuned sweeps)
 
+# --- Optuna's own tags on a trial's child run (read by the MLflow UI and the report)
+OPTUNA_STUDY = "optuna.study"
+OPTUNA_TRIAL = "optuna.trial_number"
+OPTUNA_STATE = "optuna.state"  # the trial's TrialState name, e.g. "PRUNED"
+
 # --- Optuna trial and study attributes (the exactly-once queue, the shared parent)
 MLFLOW_RUN_ATTR = "ablate.mlflow_run_id"
 LABEL_ATTR = "ablate.label"
@@ -54,7 +59,11 @@ CHECKPOINT = "checkpoint/model.pt"
 CONFIG = "config.yaml"  # the resolved RunConfig, typed
 CONFUSION_DIR = "confusion"
 EXPLAIN_DIR = "explain"
+MAPS = (
+    f"{EXPLAIN_DIR}/maps.npz"  # a run's probe images and their maps (ablate explain, the gallery)
+)
 ERROR_TXT = "error.txt"  # a failed run's traceback
 PROBE_JSON = "probe.json"  # on the parent: the test images every run explains
+BEST_JSON = "best.json"  # on an Optuna sweep's parent: the best trial per scientific point
 SPACE_DIR = "space"  # on the parent: the space file as it ran
 REPORT_DIR = "report"  # on the parent: the HTML report

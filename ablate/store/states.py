@@ -1,4 +1,4 @@
-"""The states of a run, as recorded in the `ablate.state` tag of a child run (and of
+"""The states of a run, as recorded in the state tag (`schema.STATE`) of a child run (and of
 a sweep's parent run), and the MLflow status each one ends with. Pure: no mlflow."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from enum import Enum
 
 
 class RunState(str, Enum):
-    """`ablate.state`: the tag strings are the values, unchanged since the first store."""
+    """The state tag: the tag strings are the values, unchanged since the first store."""
 
     RUNNING = "running"  # training now, or its worker died (see `ablate.store.liveness`)
     FINISHED = "finished"  # trained, tested, logged (and explained)
@@ -31,6 +31,12 @@ class RunState(str, Enum):
         """A run in this state settles its point for good: a re-run skips it."""
         return self in (RunState.FINISHED, RunState.SKIPPED)
 
+    @property
+    def label(self) -> str:
+        """What a person reads (`ablate status`, the report): "done" for finished, else the
+        tag string."""
+        return _LABEL.get(self, self.value)
+
     def __str__(self) -> str:
         return self.value
 
@@ -39,6 +45,7 @@ class RunState(str, Enum):
     __hash__ = str.__hash__
 
 
+_LABEL = {RunState.FINISHED: "done"}
 _MLFLOW_STATUS = {
     RunState.RUNNING: "RUNNING",
     RunState.FINISHED: "FINISHED",

@@ -2,15 +2,17 @@
 
 Layout of a sweep in the tracking store:
 
-- a parent run per sweep (tag `ablate.role=sweep`, `ablate.sweep_id`), holding the
+- a parent run per sweep (tags `schema.ROLE` = sweep, `schema.SWEEP_ID`), holding the
   space file, the command line, the git commit and the probe-set indices;
-- a child run per point and seed (tag `mlflow.parentRunId`, `ablate.run_key`),
+- a child run per point and seed (tags `mlflow.parentRunId`, `schema.RUN_KEY`),
   holding flattened params, per-epoch curves, test metrics, the confusion
   matrix, the resolved config as YAML, the best checkpoint and explanations.
 
-`ablate.state` on a child is one of `ablate.store.states.RunState` (`running`, `finished`,
-`skipped`, `pruned`, `failed`, `killed`); a re-run skips children whose state is
-finished or skipped. Callers go through `Tracker`'s methods, never its client.
+The state tag (`schema.STATE`) on a child is one of `ablate.store.states.RunState`
+(`running`, `finished`, `skipped`, `pruned`, `failed`, `killed`); a re-run skips children
+whose state is finished or skipped. Every tag and artifact name comes from
+`ablate.store.schema`. Callers go through `Tracker`'s methods and the `RunHandle` of one
+run, never the MLflow client.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import mlflow
@@ -36,7 +38,10 @@ from ablate.errors import AblateError
 from ablate.runtime import hardware, signals
 from ablate.spaces import RunConfig
 from ablate.store import access as stores
+from ablate.store import schema
 from ablate.store.liveness import is_stale, worker_id
+from ablate.store.run_handle import RunHandle
+from ablate.store.schema import CHECKPOINT, CONFIG
 from ablate.store.states import RunState
 
 if TYPE_CHECKING:
@@ -46,8 +51,6 @@ if TYPE_CHECKING:
 # MLflow 3.17's own default store in the working folder: `mlflow ui` finds it
 # with no flags. (Its `file:` store now raises unless explicitly allowed.)
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-CHECKPOINT = "checkpoint/model.pt"
-CONFIG = "config.yaml"
 
 
 def resolve_tracking_uri(flag: str | None, env: Mapping[str, str]) -> str:
@@ -96,7 +99,7 @@ def _epoch_logger_class() -> type[MLFlowLogger]:
             epoch = metrics.pop("epoch", None)
             if not metrics:
                 return
-            with signals.deferred():  # see ablate.signals
+            with signals.deferred():  # see ablate.runtime.signals
                 super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
 
         def log_hyperparams(self, params: Any) -> None:
@@ -112,7 +115,7 @@ def _epoch_logger_class() -> type[MLFlowLogger]:
 class ChildRun:
     run_id: str
     key: str
-    state: str  # ablate.state tag: a RunState value (compares equal to it), or "" if none
+    state: str  # the state tag: a RunState value (compares equal to it), or "" if none
     status: str  # MLflow status
     heartbeat: float  # unix seconds of the last sign of life
     worker: str  # host:pid:boot of the process that ran it
@@ -200,20 +203,20 @@ class Tracker:
         path = stores.sqlite_path(tracking_uri)
         lock = stores.waiting_lock(f"store:{path.resolve()}") if path else contextlib.nullcontext()
         with lock:
-            self.client: MlflowClient = _Client(tracking_uri)
+            self._client: MlflowClient = _Client(tracking_uri)  # private: see the module doc
 
     # ------------------------------------------------------------ experiments
     def experiment_id(self, name: str) -> str:
-        exp = self.client.get_experiment_by_name(name)
+        exp = self._client.get_experiment_by_name(name)
         if exp is not None:
             if exp.lifecycle_stage == "deleted":
-                self.client.restore_experiment(exp.experiment_id)
+                self._client.restore_experiment(exp.experiment_id)
             return str(exp.experiment_id)
         try:
-            return str(self.client.create_experiment(name))
+            return str(self._client.create_experiment(name))
         except mlflow.exceptions.MlflowException:
             # another worker created it between our look-up and create
-            exp = self.client.get_experiment_by_name(name)
+            exp = self._client.get_experiment_by_name(name)
             if exp is None:
                 raise
             return str(exp.experiment_id)
@@ -221,9 +224,12 @@ class Tracker:
     # ----------------------------------------------------------------- parent
     def find_parent(self, experiment: str, sweep_id: str) -> str | None:
         exp_id = self.experiment_id(experiment)
-        runs = self.client.search_runs(
+        runs = self._client.search_runs(
             [exp_id],
-            filter_string=f"tags.`ablate.sweep_id` = '{sweep_id}' and tags.`ablate.role` = 'sweep'",
+            filter_string=(
+                f"tags.`{schema.SWEEP_ID}` = '{sweep_id}' "
+                f"and tags.`{schema.ROLE}` = '{schema.ROLE_SWEEP}'"
+            ),
             order_by=["attributes.start_time ASC"],
             max_results=1,
         )
@@ -242,41 +248,56 @@ class Tracker:
         found = self.find_parent(experiment, sweep_id)
         if found is not None:
             self.reopen(found)
-            self.client.set_tag(found, "ablate.last_command", command[:5000])
+            self._client.set_tag(found, schema.LAST_COMMAND, command[:5000])
             return found, True
-        run = self.client.create_run(
+        run = self._client.create_run(
             self.experiment_id(experiment),
             run_name=name,
             tags={
-                "ablate.role": "sweep",
-                "ablate.sweep_id": sweep_id,
-                "ablate.command": stores.mask_password(command)[:5000],
-                "ablate.git_commit": git_commit(),
-                "ablate.space_file": str(space_file) if space_file else "",
-                "ablate.hardware": hardware.describe(),
+                schema.ROLE: schema.ROLE_SWEEP,
+                schema.SWEEP_ID: sweep_id,
+                schema.COMMAND: stores.mask_password(command)[:5000],
+                schema.GIT_COMMIT: git_commit(),
+                schema.SPACE_FILE: str(space_file) if space_file else "",
+                schema.HARDWARE: hardware.describe(),
                 "mlflow.note.content": str(summary.get("description", "")),
             },
         )
         rid = run.info.run_id
-        self.client.log_batch(rid, params=[Param(k, str(v)[:6000]) for k, v in summary.items()])
+        self._client.log_batch(rid, params=[Param(k, str(v)[:6000]) for k, v in summary.items()])
         if space_file is not None and space_file.exists():
-            self.client.log_artifact(rid, str(space_file), "space")
+            self._client.log_artifact(rid, str(space_file), schema.SPACE_DIR)
         return rid, False
 
     def reopen(self, run_id: str) -> None:
         """Mark an ended run (a resumed sweep's parent) RUNNING again."""
-        self.client.update_run(run_id, status="RUNNING")
+        self._client.update_run(run_id, status="RUNNING")
 
     def log_parent_json(self, run_id: str, name: str, payload: Any) -> None:
-        self.client.log_dict(run_id, payload, name)
+        self._client.log_dict(run_id, payload, name)
+
+    def log_parent_json_once(self, run_id: str, name: str, payload: Any) -> bool:
+        """Write a JSON artifact only if the run lacks it (e.g. the sweep's probe set,
+        the same for every run). Workers that race both write the same content, so the
+        result is one file either way. True if this call wrote it."""
+        if self.has_artifact(run_id, name):
+            return False
+        self._client.log_dict(run_id, payload, name)
+        return True
+
+    def has_artifact(self, run_id: str, path: str) -> bool:
+        """Whether the run holds an artifact at `path` (a top-level file or folder)."""
+        folder = str(PurePosixPath(path).parent)
+        listed = self._client.list_artifacts(run_id, None if folder == "." else folder)
+        return any(f.path == path for f in listed)
 
     # --------------------------------------------------------------- children
     def children(self, parent_id: str) -> list[ChildRun]:
-        exp_id = self.client.get_run(parent_id).info.experiment_id
+        exp_id = self._client.get_run(parent_id).info.experiment_id
         out: list[ChildRun] = []
         token = None
         while True:
-            page = self.client.search_runs(
+            page = self._client.search_runs(
                 [exp_id],
                 filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
                 max_results=1000,
@@ -287,11 +308,11 @@ class Tracker:
                 out.append(
                     ChildRun(
                         run_id=r.info.run_id,
-                        key=tags.get("ablate.run_key", ""),
-                        state=tags.get("ablate.state", ""),
+                        key=tags.get(schema.RUN_KEY, ""),
+                        state=tags.get(schema.STATE, ""),
                         status=r.info.status,
-                        heartbeat=float(tags.get("ablate.heartbeat", r.info.start_time / 1000)),
-                        worker=tags.get("ablate.worker", ""),
+                        heartbeat=float(tags.get(schema.HEARTBEAT, r.info.start_time / 1000)),
+                        worker=tags.get(schema.WORKER, ""),
                         metrics=dict(r.data.metrics),
                         params=dict(r.data.params),
                         tags=tags,
@@ -306,33 +327,43 @@ class Tracker:
     def start_child(
         self, parent_id: str, cfg: RunConfig, label: str, extra_tags: Mapping[str, str] = {}
     ) -> str:
-        exp_id = self.client.get_run(parent_id).info.experiment_id
-        run = self.client.create_run(
+        exp_id = self._client.get_run(parent_id).info.experiment_id
+        run = self._client.create_run(
             exp_id,
             run_name=label,
             tags={
                 MLFLOW_PARENT_RUN_ID: parent_id,
                 MLFLOW_RUN_NAME: label,
-                "ablate.run_key": cfg.key(),
-                "ablate.state": RunState.RUNNING.value,
-                "ablate.heartbeat": f"{time.time():.0f}",
-                "ablate.worker": worker_id(),  # host:pid:boot, see ablate.liveness
-                "ablate.hardware": hardware.describe(),
-                "ablate.accelerator": hardware.accelerator(cfg.train.accelerator),
+                schema.RUN_KEY: cfg.key(),
+                schema.STATE: RunState.RUNNING.value,
+                schema.HEARTBEAT: f"{time.time():.0f}",
+                schema.WORKER: worker_id(),  # host:pid:boot, see ablate.store.liveness
+                schema.HARDWARE: hardware.describe(),
+                schema.ACCELERATOR: hardware.accelerator(cfg.train.accelerator),
                 **extra_tags,
             },
         )
         rid = run.info.run_id
         params = [Param(k, str(v)[:6000]) for k, v in sorted(cfg.flat().items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
-            self.client.log_batch(rid, params=params[i : i + 100])
-        self.client.log_text(
+            self._client.log_batch(rid, params=params[i : i + 100])
+        self._client.log_text(
             rid, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), CONFIG
         )
         return rid
 
+    def start_run(
+        self, parent_id: str, cfg: RunConfig, label: str, extra_tags: Mapping[str, str] = {}
+    ) -> RunHandle:
+        """`start_child`, returning the handle every later write to the run goes through."""
+        return RunHandle(self, self.start_child(parent_id, cfg, label, extra_tags))
+
+    def run(self, run_id: str) -> RunHandle:
+        """The handle of an existing run (e.g. one to be failed as stale)."""
+        return RunHandle(self, run_id)
+
     def heartbeat(self, run_id: str) -> None:
-        self.client.set_tag(run_id, "ablate.heartbeat", f"{time.time():.0f}")
+        self._client.set_tag(run_id, schema.HEARTBEAT, f"{time.time():.0f}")
 
     def epoch_logger(self, run_id: str, experiment: str) -> MLFlowLogger:
         """Lightning's MLflow logger bound to run `run_id` (see `_epoch_logger_class`)."""
@@ -343,26 +374,26 @@ class Tracker:
         now = int(time.time() * 1000)
         items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
         for i in range(0, len(items), 500):
-            self.client.log_batch(run_id, metrics=items[i : i + 500])
+            self._client.log_batch(run_id, metrics=items[i : i + 500])
 
     def log_text(self, run_id: str, text: str, path: str) -> None:
         """A text artifact, e.g. a traceback as error.txt."""
-        self.client.log_text(run_id, text, path)
+        self._client.log_text(run_id, text, path)
 
     def download_artifact(self, run_id: str, path: str, dst: Path) -> Path:
         """One artifact of a run into `dst`; raises (MLflow's types) when it is missing."""
-        return Path(self.client.download_artifacts(run_id, path, str(dst)))
+        return Path(self._client.download_artifacts(run_id, path, str(dst)))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         batch = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
-        _retry_locked(lambda: self.client.log_batch(run_id, tags=batch))
+        _retry_locked(lambda: self._client.log_batch(run_id, tags=batch))
 
     def log_files(self, run_id: str, files: Iterable[Path], root: Path, prefix: str) -> None:
         """Log files keeping their path below `root`, under `prefix/`."""
         for f in files:
             rel = f.parent.relative_to(root).as_posix()
             dest = prefix if rel in ("", ".") else f"{prefix}/{rel}"
-            self.client.log_artifact(run_id, str(f), dest)
+            self._client.log_artifact(run_id, str(f), dest)
 
     def log_checkpoint(
         self, run_id: str, net: nn.Module, cfg: RunConfig, classes: tuple[str, ...] = ()
@@ -380,18 +411,16 @@ class Tracker:
                 "classes": list(classes),
             }
             torch.save(payload, path)
-            self.client.log_artifact(run_id, str(path), "checkpoint")
+            self._client.log_artifact(run_id, str(path), str(PurePosixPath(CHECKPOINT).parent))
 
     def end(self, run_id: str, state: RunState | str) -> None:
-        """End a run in `state`: its ablate.state tag and the matching MLflow status."""
+        """End a run in `state`: its state tag and the matching MLflow status."""
         state = RunState(state)
-        self.set_tags(
-            run_id, {"ablate.state": state.value, "ablate.heartbeat": f"{time.time():.0f}"}
-        )
-        _retry_locked(lambda: self.client.set_terminated(run_id, state.mlflow_status))
+        self.set_tags(run_id, {schema.STATE: state.value, schema.HEARTBEAT: f"{time.time():.0f}"})
+        _retry_locked(lambda: self._client.set_terminated(run_id, state.mlflow_status))
 
     def skip(self, parent_id: str, cfg: RunConfig, label: str, reason: str) -> str:
-        rid = self.start_child(parent_id, cfg, label, {"ablate.skip_reason": reason[:5000]})
+        rid = self.start_child(parent_id, cfg, label, {schema.SKIP_REASON: reason[:5000]})
         self.end(rid, RunState.SKIPPED)
         return rid
 
@@ -415,7 +444,7 @@ class Tracker:
 
     def run_exists(self, run_id: str) -> bool:
         try:
-            self.client.get_run(run_id)
+            self._client.get_run(run_id)
         except mlflow.exceptions.MlflowException:
             return False
         return True
@@ -424,16 +453,16 @@ class Tracker:
     def sweeps(self, experiment: str | None = None) -> list[SweepRun]:
         """Parent runs of sweeps, newest first; of one experiment, or of every one."""
         if experiment is None:
-            exps = list(self.client.search_experiments())
+            exps = list(self._client.search_experiments())
         else:
-            exp = self.client.get_experiment_by_name(experiment)
+            exp = self._client.get_experiment_by_name(experiment)
             exps = [] if exp is None or exp.lifecycle_stage == "deleted" else [exp]
         if not exps:
             return []
         names = {e.experiment_id: e.name for e in exps}
-        runs = self.client.search_runs(
+        runs = self._client.search_runs(
             list(names),
-            filter_string="tags.`ablate.role` = 'sweep'",
+            filter_string=f"tags.`{schema.ROLE}` = '{schema.ROLE_SWEEP}'",
             order_by=["attributes.start_time DESC"],
             max_results=1000,
         )
@@ -452,17 +481,11 @@ class Tracker:
         ]
 
     def experiment_names(self) -> list[str]:
-        return sorted(e.name for e in self.client.search_experiments())
-
-    def run_times(self, run_id: str) -> tuple[float | None, float | None]:
-        """Start and end of a run in unix seconds (end None while it runs)."""
-        info = self.client.get_run(run_id).info
-        start = info.start_time / 1000 if info.start_time else None
-        return start, (info.end_time / 1000 if info.end_time else None)
+        return sorted(e.name for e in self._client.search_experiments())
 
     def metric_history(self, run_id: str, key: str) -> list[float]:
         """A metric's values in step order (our curves are stepped by epoch)."""
-        history = sorted(self.client.get_metric_history(run_id, key), key=lambda m: m.step)
+        history = sorted(self._client.get_metric_history(run_id, key), key=lambda m: m.step)
         return [m.value for m in history]
 
     def download(self, run_id: str, artifact: str, dst: Path) -> Path | None:
@@ -476,7 +499,7 @@ class Tracker:
         return Path(local)
 
     def log_file(self, run_id: str, path: Path, prefix: str) -> None:
-        self.client.log_artifact(run_id, str(path), prefix or None)
+        self._client.log_artifact(run_id, str(path), prefix or None)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ablate.errors import USER_ERRORS, ConfigError, DataError
 from ablate.runtime import SweepProgress, fmt_seconds, sigterm_as_interrupt, table
@@ -33,13 +33,15 @@ from ablate.schedulers import (
     SweepOptions,
 )
 from ablate.spaces import Point, Space, expand, sweep_id
-from ablate.store import RunState, Tracker, check_store, exclusive
+from ablate.store import RunHandle, RunState, Tracker, check_store, exclusive, schema
 from ablate.sweep.failures import describe_failure, release_accelerator_memory
 
 if TYPE_CHECKING:
     import torch
+    from lightning.pytorch import Callback
 
     from ablate.spaces import RunConfig
+    from lightning_modules.datamodule import CifarDataModule
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -54,20 +56,20 @@ __all__ = [
 ]
 
 
-def make_scheduler(space: Space, opts: SweepOptions) -> Scheduler:
+def make_scheduler(space: Space, opts: SweepOptions, tracker: Tracker) -> Scheduler:
     """Optuna spaces tune; grids with a storage share an exactly-once queue; other
     grids run here, in order."""
     if space.kind == "optuna":
         from ablate.schedulers import OptunaSearch
 
-        return OptunaSearch(space, opts)
+        return OptunaSearch(space, opts, tracker)
     if opts.storage:
         from ablate.schedulers import SharedQueue
 
-        return SharedQueue(space, opts)
+        return SharedQueue(space, opts, tracker)
     from ablate.schedulers import LocalGrid
 
-    return LocalGrid(space, opts)
+    return LocalGrid(space, opts, tracker)
 
 
 def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
@@ -104,11 +106,11 @@ def _claim(
 
 
 def _run(space: Space, opts: SweepOptions, tracker: Tracker) -> list[Outcome]:
-    scheduler = make_scheduler(space, opts)
+    scheduler = make_scheduler(space, opts, tracker)
     progress = SweepProgress(scheduler.total)
     outcomes: list[Outcome] = []
     with sigterm_as_interrupt():
-        parent = scheduler.open(tracker)
+        parent = scheduler.open()
         try:
             scheduler.reap()
             while (item := scheduler.next()) is not None:
@@ -133,7 +135,7 @@ def _run_and_record(
     scheduler: Scheduler, tracker: Tracker, parent: str, job: Job, opts: SweepOptions
 ) -> Outcome:
     try:
-        outcome = run_job(tracker, parent, job, opts)
+        outcome = run_job(tracker, parent, job, opts, scheduler.classify)
     except BaseException:  # a user error stops the sweep: the scheduler still hears of it
         scheduler.record(job, Outcome(job.label, RunState.FAILED))
         raise
@@ -207,15 +209,21 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
-def run_job(tracker: Tracker, parent_id: str, job: Job, opts: SweepOptions) -> Outcome:
+def run_job(
+    tracker: Tracker,
+    parent_id: str,
+    job: Job,
+    opts: SweepOptions,
+    classify: Callable[[BaseException], RunState | None] = lambda e: None,
+) -> Outcome:
     """Train, test, log and explain one job as one child run of `parent_id`.
 
     Never raises for a bad point (the run is marked failed or skipped); Ctrl-C marks
     the run killed and returns a KILLED outcome; a user error (e.g. the data cannot be
     fetched, true for every point) marks it failed and is raised to stop the sweep.
+    `classify` is the scheduler's: the state its own exceptions end a run in (Optuna's
+    pruning: PRUNED), or None for any other.
     """
-    import optuna
-
     from lightning_modules.shapes import invalid_reason
 
     cfg, label = job.config, job.label
@@ -224,50 +232,44 @@ def run_job(tracker: Tracker, parent_id: str, job: Job, opts: SweepOptions) -> O
         rid = tracker.skip(parent_id, cfg, label, reason)
         print(f"    skipped: {reason}")
         return Outcome(label, RunState.SKIPPED, rid, reason=reason)
-    rid = tracker.start_child(parent_id, cfg, label, job.tags)
+    run = tracker.start_run(parent_id, cfg, label, job.tags)
+    rid = run.run_id
     job.lease.bind(rid)
     t0 = time.perf_counter()
     try:
-        beats = [lambda: tracker.heartbeat(rid), job.lease.beat]
         with (
-            Heartbeat(beats, opts.heartbeat_seconds),
+            Heartbeat([run.heartbeat, job.lease.beat], opts.heartbeat_seconds),
             tempfile.TemporaryDirectory(dir=opts.workdir) as tmp,
         ):
-            metrics = _train_log_explain(tracker, parent_id, rid, cfg, Path(tmp), job.callbacks)
+            metrics = _train_log_explain(run, parent_id, cfg, Path(tmp), job.callbacks)
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown
-        tracker.set_tags(rid, {"ablate.fail_reason": "interrupted (Ctrl-C)"})
-        tracker.end(rid, RunState.KILLED)
+        run.kill("interrupted (Ctrl-C)")
         return Outcome(label, RunState.KILLED, rid, seconds=time.perf_counter() - t0)
     except USER_ERRORS as e:
-        tracker.set_tags(rid, {"ablate.fail_reason": str(e)})
-        tracker.end(rid, RunState.FAILED)
+        run.fail(str(e))
         raise
     except Exception as e:
         seconds = time.perf_counter() - t0
-        if isinstance(e, optuna.TrialPruned):  # raised by the pruning callback
-            tracker.set_tags(rid, {"ablate.pruned": str(e)})  # "Trial was pruned at epoch N."
-            tracker.end(rid, RunState.PRUNED)
+        if classify(e) is RunState.PRUNED:  # e.g. raised by Optuna's pruning callback
+            run.prune(str(e))  # "Trial was pruned at epoch N."
             print(f"    pruned: {e}")
             return Outcome(label, RunState.PRUNED, rid, seconds=seconds, reason=str(e))
         reason = describe_failure(e, cfg)
         release_accelerator_memory()
-        tracker.set_tags(rid, {"ablate.fail_reason": reason[:5000]})
-        tracker.log_text(rid, traceback.format_exc(), "error.txt")
-        tracker.end(rid, RunState.FAILED)
-        print(f"    failed: {reason} (traceback in run {rid}, error.txt)")
+        run.fail(reason, traceback.format_exc())
+        print(f"    failed: {reason} (traceback in run {rid}, {schema.ERROR_TXT})")
         return Outcome(label, RunState.FAILED, rid, seconds=seconds, reason=reason)
-    tracker.end(rid, RunState.FINISHED)
+    run.finish()
     return Outcome(label, RunState.FINISHED, rid, metrics, time.perf_counter() - t0)
 
 
 def _train_log_explain(
-    tracker: Tracker,
+    run: RunHandle,
     parent_id: str,
-    rid: str,
     cfg: RunConfig,
     tmp: Path,
-    callbacks: Sequence[Any],
+    callbacks: Sequence[Callback],
 ) -> dict[str, float]:
     from ablate.runtime import quiet_libraries
     from ablate.sweep.confusion import confusion_csv, confusion_png
@@ -278,14 +280,17 @@ def _train_log_explain(
     quiet_libraries()  # again: importing Lightning (first here) resets its loggers to INFO
 
     dm = CifarDataModule(cfg.data, batch_size=cfg.train.batch_size, seed=cfg.seed)
-    logger = tracker.epoch_logger(rid, cfg.experiment)
     result = fit_and_test(
-        cfg, tmp / "lightning", logger=logger, callbacks=[EpochLine(), *callbacks], datamodule=dm
+        cfg,
+        tmp / "lightning",
+        logger=run.epoch_logger(cfg.experiment),
+        callbacks=[EpochLine(), *callbacks],
+        datamodule=dm,
     )
     metrics = dict(result.metrics)
-    tracker.log_metrics(rid, metrics)
-    tracker.log_checkpoint(rid, result.net, cfg, result.classes)
-    cm_dir = tmp / "confusion"
+    run.log_metrics(metrics)
+    run.log_checkpoint(result.net, cfg, result.classes)
+    cm_dir = tmp / schema.CONFUSION_DIR
     cm_dir.mkdir()
     files = [
         confusion_png(
@@ -296,64 +301,41 @@ def _train_log_explain(
         ),
         confusion_csv(result.confusion, result.classes, cm_dir / "confusion_matrix.csv"),
     ]
-    tracker.log_files(rid, files, cm_dir, "confusion")
+    run.log_files(files, cm_dir, schema.CONFUSION_DIR)
     print(
         f"    test_acc {metrics['test_acc']:.4f}  best_val_acc {metrics['best_val_acc']:.4f}  "
         f"train {fmt_seconds(metrics['train_seconds'])} ({metrics['train_images_per_second']:.0f} img/s)"
     )
     if cfg.explain.enabled:
-        metrics.update(
-            _explain(tracker, parent_id, rid, cfg, result.net, dm, result.classes, tmp / "explain")
-        )
+        metrics.update(_explain(run, parent_id, cfg, result.net, dm, result.classes, tmp))
     return metrics
 
 
 def _explain(
-    tracker: Tracker,
+    run: RunHandle,
     parent_id: str,
-    rid: str,
     cfg: RunConfig,
     net: torch.nn.Module,
-    dm: Any,
+    dm: CifarDataModule,
     classes: tuple[str, ...],
-    out: Path,
+    tmp: Path,
 ) -> dict[str, float]:
-    from explain.pipeline import explain_run, predict
-    from explain.probe import most_confident_mistakes, probe_indices
-    from lightning_modules.datamodule import to_float
+    from explain.trained import explain_model
 
-    test_x, test_y = dm.test_x, dm.test_y
-    device = next(net.parameters()).device
-    probe_idx = probe_indices(test_y.cpu(), cfg.explain.probe_per_class, seed=0)
-    # the same test indices in every run of the sweep; every run writes the (identical)
-    # file, so the parent has it whichever worker created it
-    tracker.log_parent_json(
+    out = tmp / schema.EXPLAIN_DIR
+    result = explain_model(net, dm, classes, cfg.explain, out)
+    # the same test indices in every run of the sweep: the first run to finish records
+    # them on the parent (racing workers write the same content)
+    run.tracker.log_parent_json_once(
         parent_id,
-        "probe.json",
-        {"test_indices": probe_idx.tolist(), "per_class": cfg.explain.probe_per_class},
+        schema.PROBE_JSON,
+        {"test_indices": list(result.probe_indices), "per_class": cfg.explain.probe_per_class},
     )
-    probs = predict(net, to_float(test_x).to(device)).cpu()
-    wrong_idx = most_confident_mistakes(probs, test_y.cpu(), cfg.explain.misclassified)
-    out.mkdir(parents=True, exist_ok=True)
-    probe, wrong = probe_idx.to(test_x.device), wrong_idx.to(test_x.device)
-    result = explain_run(
-        net,
-        to_float(test_x[probe]).to(device),
-        test_y[probe].to(device),
-        probe_idx,
-        to_float(test_x[wrong]).to(device),
-        test_y[wrong].to(device),
-        wrong_idx,
-        classes,
-        cfg.explain,
-        out,
-        mean=tuple(dm.mean),
-    )
-    tracker.log_files(rid, result.files, out, "explain")
+    run.log_files(result.files, out, schema.EXPLAIN_DIR)
     metrics = dict(result.metrics)
-    tracker.log_metrics(rid, metrics)
+    run.log_metrics(metrics)
     flagged = [k for k, v in result.flags.items() if v]
-    tracker.set_tags(rid, {"ablate.xai_flags": ",".join(flagged) or "none"})
+    run.flag_explanations(flagged)
     print(
         f"    explanations: {len(result.files)} files in {fmt_seconds(result.seconds)}"
         + (f"; flagged: {', '.join(flagged)}" if flagged else "")

@@ -8,7 +8,7 @@ from ablate.spaces import RunConfig
 
 
 def describe_failure(error: BaseException, cfg: RunConfig) -> str:
-    """The reason recorded on a failed run (tag `ablate.fail_reason`) and printed."""
+    """The reason recorded on a failed run (the fail-reason tag, `schema.FAIL_REASON`) and printed."""
     import torch
 
     if isinstance(error, torch.OutOfMemoryError):
