@@ -1,4 +1,4 @@
-"""Domain errors. Library code raises these; only `ablate.cli.app` turns them into
+"""Domain errors. Library code raises these; only `ablate.cli` (`ablate.cli.exits`) turns them into
 a message and an exit code.
 
 Each floor owns its errors (`lightning_modules.errors`, `explain.errors`);
