@@ -3,7 +3,7 @@
 `lint-imports` (import-linter, configured in pyproject.toml) enforces three contracts:
 three floors, ablate > explain > lightning_modules; the rooms inside ablate, with arrows
 only downward (cli > report | inspection > sweep > schedulers > store > spaces > runtime
-> errors, report and inspection independent, every room declared); and "only
+> errors | doors, report and inspection independent, every room declared); and "only
 ablate.store.tracking imports mlflow". Each contract is shown to catch a violation
 planted in a copy of the tree.
 The cycle check finds every strongly connected component of the module graph

@@ -4,25 +4,19 @@ one module per command (run, report, status, models, explain), shared options in
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate.doors import lazy
 
 if TYPE_CHECKING:
     from ablate.cli.typer_app import app as app
     from ablate.cli.typer_app import main as main
 
-# name -> module: the door loads a module when one of its names is first used, so that
-# importing the room stays cheap (no torch, no mlflow until they are needed)
+# name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "app": "ablate.cli.typer_app",
     "main": "ablate.cli.typer_app",
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _WHERE)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate.doors import lazy
 
 if TYPE_CHECKING:
     from ablate.inspection.dry_run import print_points as print_points
@@ -12,8 +13,7 @@ if TYPE_CHECKING:
     from ablate.inspection.status import print_status as print_status
     from ablate.inspection.status import sweep_status as sweep_status
 
-# name -> module: the door loads a module when one of its names is first used, so that
-# importing the room stays cheap (no torch, no mlflow until they are needed)
+# name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "explain_command": "ablate.inspection.explain_run",
     "print_points": "ablate.inspection.dry_run",
@@ -23,10 +23,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _WHERE)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate.doors import lazy
 
 if TYPE_CHECKING:
     from ablate.runtime.hardware import describe as describe
@@ -15,8 +16,7 @@ if TYPE_CHECKING:
     from ablate.runtime.terminal import quiet_libraries as quiet_libraries
     from ablate.runtime.terminal import table as table
 
-# name -> module: the door loads a module when one of its names is first used, so that
-# importing the room stays cheap (no torch, no mlflow until they are needed)
+# name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "SweepProgress": "ablate.runtime.terminal",
     "console": "ablate.runtime.terminal",
@@ -29,10 +29,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _WHERE)

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate.doors import lazy
 
 if TYPE_CHECKING:
     from ablate.schedulers.jobs import HEARTBEAT_SECONDS as HEARTBEAT_SECONDS
@@ -30,8 +31,7 @@ if TYPE_CHECKING:
     from ablate.schedulers.reaping import release_stale as release_stale
     from ablate.schedulers.shared_queue import SharedQueue as SharedQueue
 
-# name -> module: the door loads a module when one of its names is first used, so that
-# importing the room stays cheap (no torch, no mlflow until they are needed)
+# name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "DEFAULT_JOURNAL": "ablate.schedulers.ledger",
     "HEARTBEAT_SECONDS": "ablate.schedulers.jobs",
@@ -51,10 +51,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _WHERE)

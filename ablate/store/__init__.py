@@ -6,8 +6,9 @@ prune, skip); the tag and artifact names are the module `ablate.store.schema`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate.doors import lazy
 
 if TYPE_CHECKING:
     from ablate.store.access import check_server as check_server
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
     from ablate.store.tracking import Tracker as Tracker
     from ablate.store.tracking import resolve_tracking_uri as resolve_tracking_uri
 
-# name -> module: the door loads a module when one of its names is first used, so that
-# importing the room stays cheap (no torch, no mlflow until they are needed)
+# name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "CHECKPOINT": "ablate.store.schema",
     "ChildRun": "ablate.store.tracking",
@@ -47,10 +47,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _WHERE)

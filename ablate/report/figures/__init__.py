@@ -14,8 +14,9 @@ the other factors, black = means and 95% intervals, dots = single seeds.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate.doors import lazy
 
 if TYPE_CHECKING:
     from ablate.report.figures.cost import pareto_figure as pareto_figure
@@ -56,10 +57,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _WHERE)
