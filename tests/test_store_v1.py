@@ -29,13 +29,9 @@ def copy_store(dst: Path) -> str:
     shutil.copytree(FIXTURE / "mlruns", dst / "mlruns")
     shutil.copy(FIXTURE / "mlflow.db", dst / "mlflow.db")
     with sqlite3.connect(dst / "mlflow.db") as db:
-        db.execute(
-            "UPDATE experiments SET artifact_location = replace(artifact_location, ?, ?)",
-            (MADE_IN, str(dst)),
-        )
-        db.execute(
-            "UPDATE runs SET artifact_uri = replace(artifact_uri, ?, ?)", (MADE_IN, str(dst))
-        )
+        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri")):
+            sql = f"UPDATE {table} SET {column} = replace({column}, ?, ?)"
+            db.execute(sql, (MADE_IN, str(dst)))
     return f"sqlite:///{dst / 'mlflow.db'}"
 
 

@@ -83,9 +83,9 @@ def sweep_status(
 def study_counts(storage_url: str, experiment: str) -> dict[str, int]:
     import optuna
 
-    from ablate.schedulers import ledger
+    from ablate.schedulers import open_storage
 
-    storage = ledger.open_storage(storage_url)
+    storage = open_storage(storage_url)
     counts: Counter[str] = Counter()
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         name = summary.study_name

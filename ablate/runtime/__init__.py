@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from ablate.doors import lazy
 
 if TYPE_CHECKING:
+    from ablate.runtime.hardware import accelerator as accelerator
     from ablate.runtime.hardware import describe as describe
+    from ablate.runtime.signals import deferred as deferred
     from ablate.runtime.signals import sigterm_as_interrupt as sigterm_as_interrupt
     from ablate.runtime.terminal import SweepProgress as SweepProgress
     from ablate.runtime.terminal import console as console
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 # name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "SweepProgress": "ablate.runtime.terminal",
+    "accelerator": "ablate.runtime.hardware",
+    "deferred": "ablate.runtime.signals",
     "console": "ablate.runtime.terminal",
     "describe": "ablate.runtime.hardware",
     "err_console": "ablate.runtime.terminal",

@@ -35,7 +35,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from ablate.errors import AblateError
-from ablate.runtime import hardware, signals
+from ablate.runtime import accelerator, deferred, describe
 from ablate.spaces import RunConfig
 from ablate.store import access as stores
 from ablate.store import schema
@@ -99,7 +99,7 @@ def _epoch_logger_class() -> type[MLFlowLogger]:
             epoch = metrics.pop("epoch", None)
             if not metrics:
                 return
-            with signals.deferred():  # see ablate.runtime.signals
+            with deferred():  # see ablate.runtime.signals
                 super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
 
         def log_hyperparams(self, params: Any) -> None:
@@ -175,7 +175,7 @@ def git_commit(cwd: Path | None = None) -> str:
 
 def _deferring(name: str) -> Callable[..., Any]:
     def write(self: MlflowClient, *args: Any, **kwargs: Any) -> Any:
-        with signals.deferred():
+        with deferred():
             return getattr(MlflowClient, name)(self, *args, **kwargs)
 
     write.__name__ = name
@@ -259,7 +259,7 @@ class Tracker:
                 schema.COMMAND: stores.mask_password(command)[:5000],
                 schema.GIT_COMMIT: git_commit(),
                 schema.SPACE_FILE: str(space_file) if space_file else "",
-                schema.HARDWARE: hardware.describe(),
+                schema.HARDWARE: describe(),
                 "mlflow.note.content": str(summary.get("description", "")),
             },
         )
@@ -338,8 +338,8 @@ class Tracker:
                 schema.STATE: RunState.RUNNING.value,
                 schema.HEARTBEAT: f"{time.time():.0f}",
                 schema.WORKER: worker_id(),  # host:pid:boot, see ablate.store.liveness
-                schema.HARDWARE: hardware.describe(),
-                schema.ACCELERATOR: hardware.accelerator(cfg.train.accelerator),
+                schema.HARDWARE: describe(),
+                schema.ACCELERATOR: accelerator(cfg.train.accelerator),
                 **extra_tags,
             },
         )
