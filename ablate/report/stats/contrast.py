@@ -99,35 +99,21 @@ def make_contrast(
     excluded: int,
 ) -> Contrast:
     """A Contrast from a t-test, verdict pending (`holm`); method "none" without an SE."""
-    if test.se is None:
-        return Contrast(
-            response=response.key,
-            factor=factor,
-            level=level,
-            baseline=baseline,
-            estimate=test.estimate,
-            lo=None,
-            hi=None,
-            n=n,
-            method="none",
-            seeds=seeds,
-            verdict="n = 1",
-            excluded_contexts=excluded,
-        )
+    tested = test.se is not None
     return Contrast(
         response=response.key,
         factor=factor,
         level=level,
         baseline=baseline,
         estimate=test.estimate,
-        lo=test.lo,
-        hi=test.hi,
+        lo=test.lo if tested else None,
+        hi=test.hi if tested else None,
         n=n,
-        method=method,
+        method=method if tested else "none",
         seeds=seeds,
-        p=test.p,
-        verdict="no clear difference",
+        p=test.p if tested else None,
+        verdict="no clear difference" if tested else "n = 1",
         excluded_contexts=excluded,
         se=test.se,
-        df=test.df,
+        df=test.df if tested else None,
     )
