@@ -12,6 +12,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch import nn
 
 from lightning_modules.config import RunSpec, TrainConfig
@@ -101,6 +102,18 @@ def per_class_scores(confusion: torch.Tensor, classes: Sequence[str]) -> dict[st
     return out
 
 
+def single_process_plugins(devices: int | str) -> list[Any]:
+    """One process per run: a plain `LightningEnvironment`, so that neither `SLURM_*`
+    variables (inside an sbatch job) nor an `srun` on the PATH make Lightning set up a
+    cluster or print its srun hint. Only a run that asks for several devices
+    (`train.devices: 4`) gets Lightning's own cluster detection."""
+    if (isinstance(devices, int) and devices > 1) or (
+        isinstance(devices, str) and devices not in ("auto", "1")
+    ):
+        return []
+    return [LightningEnvironment()]
+
+
 def fit_and_test(
     cfg: RunSpec,
     workdir: Path,
@@ -141,6 +154,7 @@ def fit_and_test(
         num_sanity_val_steps=0,
         limit_val_batches=None if has_val else 0,  # no split: no validation, no warning
         default_root_dir=workdir,
+        plugins=single_process_plugins(t.devices),
     )
     # Subnormal floats (below 1.2e-38) are handled in microcode on x86 CPUs, several
     # times slower: a run whose logits drift far apart (huge but finite loss) fills its
