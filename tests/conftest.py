@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,12 @@ from servers import (
 
 # MLflow otherwise writes ~/.config/mlflow/telemetry.json from tests.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+# A runner started with `&` by a non-interactive shell inherits SIGINT ignored, and so
+# would every sweep the Ctrl-C tests start: give this process (and, through exec, its
+# children) Python's usual Ctrl-C back, as a terminal would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 COST_MARKERS = ("unit", "e2e", "servers")
 SERVERS_FILES = {"test_servers.py", "test_scaleout.py"}
