@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch import nn
@@ -19,6 +21,7 @@ from lightning_modules.config import RunSpec, TrainConfig
 from lightning_modules.datamodule import CifarDataModule
 from lightning_modules.models import build_model, count_params, flops_per_image
 from lightning_modules.module import Classifier
+from lightning_modules.resume import BestWeights, EpochCheckpoint, ResumeState, Sink
 
 
 @dataclass(frozen=True)
@@ -114,14 +117,40 @@ def single_process_plugins(devices: int | str) -> list[Any]:
     return [LightningEnvironment()]
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a run keeps its epoch checkpoints, and where it continues from."""
+
+    folder: Path  # the slots are written here
+    sink: Sink  # called with each whole checkpoint once its epoch is logged
+    start: Path | None = None  # a checkpoint to continue from
+    state: ResumeState | None = None  # its epoch and the curves before it
+    seconds: list[float] = field(default_factory=list)  # per epoch: checkpoint write + sink
+
+
+@contextmanager
+def no_srun_hint() -> Iterator[None]:
+    """Lightning 2.6 asks `SLURMEnvironment.detect()` in every `fit` and `test` without
+    a checkpoint path (its checkpoint connector), whatever the plugins, and warns with
+    its srun hint wherever `srun` is on the PATH: not ours to show, we train one process."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The `srun` command is available")
+        yield
+
+
 def fit_and_test(
     cfg: RunSpec,
     workdir: Path,
     logger: Logger | None = None,
     callbacks: Sequence[Callback] = (),
     datamodule: CifarDataModule | None = None,
+    resume: Resume | None = None,
 ) -> TrainResult:
-    """Train `cfg`, restore the best-val checkpoint, test it on the test split."""
+    """Train `cfg`, restore the best-val weights, test them on the test split.
+
+    With `resume`, every finished epoch is checkpointed (see `lightning_modules.resume`),
+    and a run given `resume.start` continues from it exactly as if it had never stopped.
+    """
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
@@ -132,14 +161,13 @@ def fit_and_test(
         net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     module = Classifier(net, cfg)
     has_val = cfg.data.val_fraction > 0
-    ckpt = ModelCheckpoint(
-        dirpath=workdir,
-        filename="best",
-        monitor="val_acc" if has_val else None,
-        mode="max",
-        save_top_k=1,
-        enable_version_counter=False,
-    )
+    best = BestWeights(monitor="val_acc" if has_val else None)
+    saving: list[Callback] = [best]
+    if resume is not None:
+        epochs = EpochCheckpoint(resume.folder, resume.sink, resume.seconds)
+        if resume.state is not None:
+            epochs.resume_history(resume.state.history)
+        saving.append(epochs)
     timer = TrainTimer()
     trainer = L.Trainer(
         accelerator="cuda" if t.accelerator == "gpu" else t.accelerator,
@@ -147,7 +175,7 @@ def fit_and_test(
         precision=resolve_precision(t),  # type: ignore[arg-type]
         max_epochs=t.max_epochs,
         logger=logger if logger is not None else False,
-        callbacks=[ckpt, timer, *callbacks],
+        callbacks=[*saving, timer, *callbacks],
         enable_progress_bar=False,
         enable_model_summary=False,
         log_every_n_steps=1,
@@ -161,24 +189,23 @@ def fit_and_test(
     # backward pass with them. Flushed to zero while training (benchmarks/denormals.py).
     flushed = torch.set_flush_denormal(True)
     try:
-        trainer.fit(module, datamodule=dm)
+        start = resume.start if resume is not None else None
+        with no_srun_hint():
+            trainer.fit(module, datamodule=dm, ckpt_path=start, weights_only=True)
     finally:
         if flushed:
             torch.set_flush_denormal(False)
-    best_path = ckpt.best_model_path or ckpt.last_model_path
-    # Restore the best weights. Our own checkpoint holds plain tensors and config only.
-    best = torch.load(best_path, map_location="cpu", weights_only=True)
-    module.load_state_dict(best["state_dict"])
-    best_epoch = int(best.get("epoch", -1))
-    trainer.test(module, datamodule=dm, verbose=False)
+    if best.weights is not None:  # the best-val weights (the last epoch's without validation)
+        module.load_state_dict(best.weights)
+    best_epoch = best.epoch
+    with no_srun_hint():
+        trainer.test(module, datamodule=dm, verbose=False)
     assert module.confusion is not None
     test = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test_")}
     metrics: dict[str, Any] = {
         **test,
         **per_class_scores(module.confusion, dm.classes),
-        "best_val_acc": float(ckpt.best_model_score)
-        if ckpt.best_model_score is not None
-        else float("nan"),
+        "best_val_acc": best.score if best.score is not None else float("nan"),
         "best_epoch": best_epoch,
         "params": count_params(net),
         "flops_per_image": flops_per_image(net, cfg.model),

@@ -88,13 +88,16 @@ def test_interrupt_kills_parent_and_current_child_then_resumes(
     sweep.send_signal(signum)
     code = sweep.wait(timeout=120)
     out = log.read_text()
-    assert code == 130, out[-3000:]
+    # SIGTERM is a preemption (kill, scancel): 143, which a SLURM job script requeues on
+    assert code == (143 if signum == signal.SIGTERM else 130), out[-3000:]
     assert "run the same command again to resume" in out
 
     parent, children = the_sweep(uri, kind)
     assert parent.info.status == "KILLED" and state(parent) == "killed"
     child = next(c for c in children if c.info.run_id == running.info.run_id)
     assert child.info.status == "KILLED" and state(child) == "killed"
+    reason = "preempted (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)"
+    assert child.data.tags["ablate.fail_reason"] == reason
 
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]

@@ -9,7 +9,10 @@ from ablate.doors import lazy
 if TYPE_CHECKING:
     from ablate.runtime.hardware import accelerator as accelerator
     from ablate.runtime.hardware import describe as describe
+    from ablate.runtime.signals import PREEMPTED_EXIT as PREEMPTED_EXIT
     from ablate.runtime.signals import deferred as deferred
+    from ablate.runtime.signals import preempted_by as preempted_by
+    from ablate.runtime.signals import preemption_reason as preemption_reason
     from ablate.runtime.signals import sigterm_as_interrupt as sigterm_as_interrupt
     from ablate.runtime.terminal import SweepProgress as SweepProgress
     from ablate.runtime.terminal import console as console
@@ -22,7 +25,10 @@ if TYPE_CHECKING:
 _WHERE = {
     "SweepProgress": "ablate.runtime.terminal",
     "accelerator": "ablate.runtime.hardware",
+    "PREEMPTED_EXIT": "ablate.runtime.signals",
     "deferred": "ablate.runtime.signals",
+    "preempted_by": "ablate.runtime.signals",
+    "preemption_reason": "ablate.runtime.signals",
     "console": "ablate.runtime.terminal",
     "describe": "ablate.runtime.hardware",
     "err_console": "ablate.runtime.terminal",

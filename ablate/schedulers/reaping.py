@@ -36,7 +36,7 @@ def fail_stale_runs(tracker: Tracker, children: Sequence[ChildRun], stale_after:
     now, n = time.time(), 0
     for c in children:
         if c.is_dead(now, stale_after):
-            tracker.run(c.run_id).fail(f"worker {c.worker} stopped beating")
+            tracker.run(c.run_id).lost(c.worker)
             n += 1
     return n
 
@@ -52,7 +52,7 @@ def release_stale(tracker: Tracker, study: StudyHandle, parent: str, stale_after
     for t in failed:
         rid = t.user_attrs.get(MLFLOW_RUN)
         if rid and tracker.run_exists(rid):
-            tracker.run(rid).fail(f"worker {t.user_attrs.get(WORKER)} stopped beating")
+            tracker.run(rid).lost(str(t.user_attrs.get(WORKER)))
     fail_stale_runs(tracker, tracker.children(parent), stale_after)
     return len(failed)
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ablate.spaces import RunConfig
 
 REASON_CHARS = 5000  # MLflow's limit on a tag value
+STOPPED_BEATING = "stopped beating"  # the end of a lost run's reason: `RunHandle.lost`
 
 
 class TrackerWrites(Protocol):
@@ -32,6 +33,7 @@ class TrackerWrites(Protocol):
         self, run_id: str, net: nn.Module, cfg: RunConfig, classes: tuple[str, ...] = ()
     ) -> None: ...
     def log_text(self, run_id: str, text: str, path: str) -> None: ...
+    def log_resume(self, run_id: str, checkpoint: Path, state_json: str) -> None: ...
     def log_parent_json_once(self, run_id: str, name: str, payload: Any) -> bool: ...
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
     def end(self, run_id: str, state: RunState | str) -> None: ...
@@ -86,6 +88,15 @@ class RunHandle:
         if traceback is not None:
             self.tracker.log_text(self.run_id, traceback, schema.ERROR_TXT)
         self.tracker.end(self.run_id, RunState.FAILED)
+
+    def lost(self, worker: str) -> None:
+        """Its worker died (killed -9, machine lost): failed, and resumable from its last
+        epoch checkpoint like a killed run."""
+        self.fail(f"worker {worker} {STOPPED_BEATING}")
+
+    def log_resume(self, checkpoint: Path, state_json: str) -> None:
+        """This run's newest whole epoch checkpoint and its state file (resume/)."""
+        self.tracker.log_resume(self.run_id, checkpoint, state_json)
 
     def kill(self, reason: str) -> None:
         """Interrupted (Ctrl-C, SIGTERM): its point runs again on resume."""

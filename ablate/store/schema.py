@@ -28,6 +28,8 @@ FAIL_REASON = "ablate.fail_reason"
 SKIP_REASON = "ablate.skip_reason"
 PRUNED = "ablate.pruned"  # Optuna's message, e.g. "Trial was pruned at epoch 3."
 XAI_FLAGS = "ablate.xai_flags"  # comma-separated explanation checks that failed, or "none"
+RESUMED_FROM = "ablate.resumed_from"  # the earlier attempt a run continued from
+RESUMED_EPOCH = "ablate.resumed_epoch"  # finished epochs it took over from that attempt
 SCIENTIFIC = "ablate.scientific"  # an Optuna trial's scientific point (tuned sweeps)
 
 # --- Optuna's own tags on a trial's child run (read by the MLflow UI and the report)
@@ -62,6 +64,7 @@ EXPLAIN_DIR = "explain"
 MAPS = (
     f"{EXPLAIN_DIR}/maps.npz"  # a run's probe images and their maps (ablate explain, the gallery)
 )
+RESUME_DIR = "resume"  # a run's newest epoch checkpoints (two slots) and resume/state.json
 ERROR_TXT = "error.txt"  # a failed run's traceback
 PROBE_JSON = "probe.json"  # on the parent: the test images every run explains
 BEST_JSON = "best.json"  # on an Optuna sweep's parent: the best trial per scientific point

@@ -40,7 +40,7 @@ from ablate.spaces import RunConfig
 from ablate.store import access as stores
 from ablate.store import schema
 from ablate.store.liveness import is_stale, worker_id
-from ablate.store.run_handle import RunHandle
+from ablate.store.run_handle import STOPPED_BEATING, RunHandle
 from ablate.store.schema import CHECKPOINT, CONFIG
 from ablate.store.states import RunState
 
@@ -423,6 +423,46 @@ class Tracker:
         rid = self.start_child(parent_id, cfg, label, {schema.SKIP_REASON: reason[:5000]})
         self.end(rid, RunState.SKIPPED)
         return rid
+
+    # ----------------------------------------------------- mid-training resume
+    def log_resume(self, run_id: str, checkpoint: Path, state_json: str) -> None:
+        """A whole epoch checkpoint (one of two slots) under resume/, then the state file
+        that points at it: a kill between the two leaves the previous pointer valid."""
+        with deferred():
+            self._client.log_artifact(run_id, str(checkpoint), schema.RESUME_DIR)
+            self._client.log_text(run_id, state_json, f"{schema.RESUME_DIR}/state.json")
+
+    def resumable_attempt(self, parent_id: str, key: str) -> ChildRun | None:
+        """The newest earlier attempt at point `key` that was killed (Ctrl-C, a signal)
+        or lost with its worker, and left epoch checkpoints: the run a new attempt
+        continues from. None when there is none."""
+        candidates = [
+            c
+            for c in self.children(parent_id)
+            if c.key == key
+            and (
+                c.state == RunState.KILLED
+                or (
+                    c.state == RunState.FAILED
+                    and c.tags.get(schema.FAIL_REASON, "").endswith(STOPPED_BEATING)
+                )
+            )
+        ]
+        for c in sorted(candidates, key=lambda c: c.start_time or 0.0, reverse=True):
+            if self.has_artifact(c.run_id, f"{schema.RESUME_DIR}/state.json"):
+                return c
+        return None
+
+    def drop_resume(self, run_id: str) -> None:
+        """Delete a finished run's epoch checkpoints (best effort: some artifact stores
+        cannot delete; the files then stay, unused)."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        try:
+            repo = get_artifact_repository(self._client.get_run(run_id).info.artifact_uri)
+            repo.delete_artifacts(schema.RESUME_DIR)
+        except Exception:  # not supported by this store, or already gone
+            pass
 
     # ---------------------------------------------------------------- loading
     def load_checkpoint(self, run_id: str) -> dict[str, Any]:

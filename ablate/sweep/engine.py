@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ablate.errors import USER_ERRORS, ConfigError, DataError
-from ablate.runtime import SweepProgress, fmt_seconds, sigterm_as_interrupt, table
+from ablate.runtime import (
+    SweepProgress,
+    fmt_seconds,
+    preemption_reason,
+    sigterm_as_interrupt,
+    table,
+)
 from ablate.schedulers import (
     HEARTBEAT_SECONDS,
     STALE_SECONDS,
@@ -33,7 +39,7 @@ from ablate.schedulers import (
     SweepOptions,
 )
 from ablate.spaces import Point, Space, expand, sweep_id
-from ablate.store import RunHandle, RunState, Tracker, check_store, exclusive, schema
+from ablate.store import ChildRun, RunHandle, RunState, Tracker, check_store, exclusive, schema
 from ablate.sweep.failures import describe_failure, release_accelerator_memory
 
 if TYPE_CHECKING:
@@ -42,6 +48,8 @@ if TYPE_CHECKING:
 
     from ablate.spaces import RunConfig
     from lightning_modules.datamodule import CifarDataModule
+    from lightning_modules.resume import ResumeState
+    from lightning_modules.train import Resume
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -232,6 +240,7 @@ def run_job(
         rid = tracker.skip(parent_id, cfg, label, reason)
         print(f"    skipped: {reason}")
         return Outcome(label, RunState.SKIPPED, rid, reason=reason)
+    prior = tracker.resumable_attempt(parent_id, cfg.key())
     run = tracker.start_run(parent_id, cfg, label, job.tags)
     rid = run.run_id
     job.lease.bind(rid)
@@ -241,10 +250,13 @@ def run_job(
             Heartbeat([run.heartbeat, job.lease.beat], opts.heartbeat_seconds),
             tempfile.TemporaryDirectory(dir=opts.workdir) as tmp,
         ):
-            metrics = _train_log_explain(run, parent_id, cfg, Path(tmp), job.callbacks)
+            start = (
+                continue_from(tracker, run, prior, cfg, Path(tmp)) if prior is not None else None
+            )
+            metrics = _train_log_explain(run, parent_id, cfg, Path(tmp), job.callbacks, start)
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into sys.exit(1) after its own graceful shutdown
-        run.kill("interrupted (Ctrl-C)")
+        run.kill(preemption_reason() or "interrupted (Ctrl-C)")
         return Outcome(label, RunState.KILLED, rid, seconds=time.perf_counter() - t0)
     except USER_ERRORS as e:
         run.fail(str(e))
@@ -261,7 +273,58 @@ def run_job(
         print(f"    failed: {reason} (traceback in run {rid}, {schema.ERROR_TXT})")
         return Outcome(label, RunState.FAILED, rid, seconds=seconds, reason=reason)
     run.finish()
+    tracker.drop_resume(rid)  # a finished run needs its epoch checkpoints no more
     return Outcome(label, RunState.FINISHED, rid, metrics, time.perf_counter() - t0)
+
+
+def continue_from(
+    tracker: Tracker, run: RunHandle, prior: ChildRun, cfg: RunConfig, tmp: Path
+) -> Resume | None:
+    """The epoch checkpoint of `prior` (an attempt at the same point that was killed or
+    lost) to continue from, with its curves logged again on `run`; None when none of its
+    checkpoint slots loads whole (the point then starts over)."""
+    from lightning_modules.resume import checkpoint_epochs, read_resume_state
+
+    folder = tmp / "resume-from"
+    got = tracker.download(prior.run_id, schema.RESUME_DIR, folder)
+    if got is None:
+        return None
+    state = read_resume_state(_read(got / "state.json"))
+    if state is None or checkpoint_epochs(got / f"{state.slot}.ckpt") != state.epochs_done:
+        print(
+            f"    could not resume {prior.run_id[:12]}: its epoch checkpoint is torn; starting over"
+        )
+        return None
+    for step in sorted({s for pts in state.history.values() for s, _ in pts}):
+        run.log_metrics(
+            {k: v for k, pts in state.history.items() for s, v in pts if s == step}, step
+        )
+    run.set_tags({schema.RESUMED_FROM: prior.run_id, schema.RESUMED_EPOCH: str(state.epochs_done)})
+    print(
+        f"    resumed {prior.run_id[:12]} from epoch {state.epochs_done} of "
+        f"{cfg.train.max_epochs} (its epochs 1-{state.epochs_done} kept)"
+    )
+    return _resume(run, tmp, got / f"{state.slot}.ckpt", state)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _resume(
+    run: RunHandle, tmp: Path, start: Path | None = None, state: ResumeState | None = None
+) -> Resume:
+    """Epoch checkpoints of `run` written under `tmp`, each uploaded once its epoch is
+    logged; continuing from `start` when given."""
+    from lightning_modules.train import Resume
+
+    def upload(path: Path, st: ResumeState) -> None:
+        run.log_resume(path, st.to_json())
+
+    return Resume(folder=tmp / "resume", sink=upload, start=start, state=state)
 
 
 def _train_log_explain(
@@ -270,6 +333,7 @@ def _train_log_explain(
     cfg: RunConfig,
     tmp: Path,
     callbacks: Sequence[Callback],
+    resume: Resume | None = None,
 ) -> dict[str, float]:
     from ablate.runtime import quiet_libraries
     from ablate.sweep.confusion import confusion_csv, confusion_png
@@ -286,6 +350,7 @@ def _train_log_explain(
         logger=run.epoch_logger(cfg.experiment),
         callbacks=[EpochLine(), *callbacks],
         datamodule=dm,
+        resume=resume or _resume(run, tmp),
     )
     metrics = dict(result.metrics)
     run.log_metrics(metrics)
