@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Piped output (CI logs, `| tee`) gets wide lines instead of rich's 80 columns.
@@ -69,19 +70,22 @@ class SweepProgress:
         if self.trained_seconds and remaining > 0:  # 0: unknown (shared queue)
             mean = sum(self.trained_seconds) / len(self.trained_seconds)
             eta = f"  [dim]ETA {fmt_seconds(mean * remaining)}[/dim]"
-        console.print(f"[bold]point {i} of {self.total}[/bold]  {label}{eta}")
+        console.print(f"[bold]point {i} of {self.total}[/bold]  {escape(label)}{eta}")
 
     def done(self, seconds: float) -> None:
         self.trained_seconds.append(seconds)
 
     def note(self, i: int, label: str, what: str) -> None:
-        console.print(f"[bold]point {i} of {self.total}[/bold]  {label}  [dim]{what}[/dim]")
+        console.print(
+            f"[bold]point {i} of {self.total}[/bold]  {escape(label)}  [dim]{escape(what)}[/dim]"
+        )
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    t = Table(title=title, title_justify="left")
+    """A table of plain text: cells and title quote user input, never Rich markup."""
+    t = Table(title=escape(title), title_justify="left")
     for c in columns:
-        t.add_column(c, overflow="fold", no_wrap=c in ("run key", "run", "#"))
+        t.add_column(escape(c), overflow="fold", no_wrap=c in ("run key", "run", "#"))
     for r in rows:
-        t.add_row(*(str(x) for x in r))
+        t.add_row(*(escape(str(x)) for x in r))
     console.print(t)
