@@ -7,6 +7,7 @@ takes a `RunSpec`, anything with a seed and these three sections.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -15,7 +16,8 @@ from lightning_modules.cifar import IMAGE_SIDE
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan: 'inf', 'nan' and '1e999' are text pydantic would read as numbers
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ModelConfig(_Frozen):
@@ -36,9 +38,9 @@ class ModelConfig(_Frozen):
     dropout: float = Field(0.0, ge=0.0, lt=1.0)  # before the classifier
     head: Literal["gap", "flatten"] = "flatten"
     hidden: int = Field(0, ge=0, le=65536)  # width of an extra FC+ReLU layer in the head; 0 = none
-    num_classes: int = Field(10, ge=2)
-    in_channels: int = Field(3, ge=1)
-    image_size: int = Field(IMAGE_SIDE, ge=1)
+    num_classes: int = Field(10, ge=2, le=1000)  # CIFAR-10 has 10; the data checks it
+    in_channels: int = Field(3, ge=1, le=3)  # RGB; normalised with CIFAR's 3 channel means
+    image_size: int = Field(IMAGE_SIDE, ge=1, le=1024)  # pixels per side; the data checks it
 
     @field_validator("convs_per_block")
     @classmethod
@@ -77,7 +79,7 @@ class DataConfig(_Frozen):
     format: Literal["auto", "torchvision", "imagefolder", "png_csv"] = "auto"
     cache_dir: str = "~/.cache/ablate"
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)  # of the train split
-    split_seed: int = 0  # same validation set for every run seed
+    split_seed: int = Field(0, ge=0, le=2**32 - 1)  # same validation set for every run seed
     test_fraction: float = Field(1 / 6, gt=0.0, lt=1.0)  # png_csv only: no official split
     augment: bool = False  # random crop (pad 4) + horizontal flip, per batch on device
     limit_train: int | None = Field(None, ge=1)  # keep the first N train images (after split)
@@ -95,11 +97,19 @@ class TrainConfig(_Frozen):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     tta_flip: bool = False  # test on the mean logits of each image and its mirror image
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    # Lightning's devices: auto, a count, -1 (all), or GPU indices such as "0,1"
     devices: int | str = "auto"
     # auto: bf16-mixed on a GPU that supports it, else 32-true
     precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed"] = "auto"
     channels_last: bool = True  # faster convs and max-pool on CPU and GPU
     threads: int | None = Field(None, ge=1)  # torch CPU threads; None = torch's default
+
+    @field_validator("devices")
+    @classmethod
+    def _lightning_devices(cls, v: int | str) -> int | str:
+        if isinstance(v, str) and not re.fullmatch(r"auto|-1|\d{1,4}(,\d{1,4})*,?", v):
+            raise ValueError("give auto, a count, -1 (all), or device indices such as '0,1'")
+        return v
 
 
 class RunSpec(Protocol):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from ablate.spaces import Space
 
 DataOpt = Annotated[
     str | None,
@@ -62,3 +67,15 @@ def overrides(
     if experiment is not None:
         out["experiment"] = experiment
     return out
+
+
+def load_space_as_run(space: Path, ov: dict[str, Any]) -> Space:
+    """The space as `ablate run` loads it: the command line's overrides, then
+    $ABLATE_DATA where no data source is given (so the same options give the same sweep)."""
+    from ablate.spaces import apply_overrides, load_space
+
+    sp = load_space(space, ov)
+    env_data = os.environ.get("ABLATE_DATA")
+    if "data.source" not in ov and sp.base["data"].get("source") is None and env_data:
+        sp = apply_overrides(sp, {"data.source": env_data})
+    return sp

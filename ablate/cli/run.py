@@ -17,12 +17,13 @@ from ablate.cli.options import (
     SeedsOpt,
     StorageOpt,
     TrackingOpt,
+    load_space_as_run,
     overrides,
 )
 from ablate.errors import USER_ERRORS
 
 if TYPE_CHECKING:
-    from ablate.spaces import Space
+    pass
 
 INTERRUPTED = "interrupted: finished runs are kept; run the same command again to resume."
 
@@ -64,10 +65,13 @@ def run(
 ) -> None:
     """Expand SPACE into runs, train each with Lightning, log each to MLflow."""
     with user_errors(interrupted=INTERRUPTED):
+        from ablate.spaces import check_workers
+
+        check_workers(workers)  # before anything is read, recorded or started
         ov = overrides(set_ or [], max_epochs, data, accelerator, experiment, seeds)
         if n_trials is not None:
             ov["n_trials"] = n_trials
-        sp = _load(space, ov)
+        sp = load_space_as_run(space, ov)
         if dry_run:
             from ablate.inspection import print_points
             from ablate.spaces import expand
@@ -99,17 +103,6 @@ def run(
         _report_after_run(uri, sp.experiment)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(SWEEP_FAILED)
-
-
-def _load(space: Path, ov: dict[str, object]) -> Space:
-    """The space with the command line's overrides; $ABLATE_DATA where no source is given."""
-    from ablate.spaces import apply_overrides, load_space
-
-    sp = load_space(space, ov)
-    env_data = os.environ.get("ABLATE_DATA")
-    if "data.source" not in ov and sp.base["data"].get("source") is None and env_data:
-        sp = apply_overrides(sp, {"data.source": env_data})
-    return sp
 
 
 def _launch(uri: str, workers: int, storage: str | None) -> int:

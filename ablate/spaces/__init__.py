@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ablate.spaces.grid import load_space as load_space
     from ablate.spaces.grid import parse_override as parse_override
     from ablate.spaces.grid import sweep_id as sweep_id
+    from ablate.spaces.limits import check_workers as check_workers
     from ablate.spaces.tuning import OptunaSpec as OptunaSpec
     from ablate.spaces.tuning import space_hash as space_hash
     from ablate.spaces.tuning import spec_of as spec_of
@@ -40,6 +41,7 @@ _WHERE = {
     "Space": "ablate.spaces.grid",
     "apply_overrides": "ablate.spaces.grid",
     "build_config": "ablate.spaces.grid",
+    "check_workers": "ablate.spaces.limits",
     "expand": "ablate.spaces.grid",
     "load_space": "ablate.spaces.grid",
     "parse_override": "ablate.spaces.grid",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,19 @@ from pydantic_core import PydanticCustomError
 
 from ablate.errors import ConfigError
 from ablate.spaces.config import DataConfig, ExplainConfig, ModelConfig, TrainConfig
+from ablate.spaces.limits import (
+    MAX_FILE_BYTES,
+    MAX_RUNS,
+    bad_character,
+    check_cell,
+    check_experiment,
+    check_plain,
+    check_seed,
+    check_seed_count,
+    check_text,
+    shown,
+)
+from ablate.spaces.strict_yaml import load_text
 from lightning_modules.presets import ALIASES, PRESETS, find_preset
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -137,19 +151,35 @@ def one_of(options: tuple[str, ...], say: str | None = None) -> Callable[[Any], 
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    """The search-space file as a mapping, read by `strict_yaml.load_text` after its
+    name and size are checked (a `/dev/zero` stops at the limit, not at the memory)."""
+    problem = bad_character(str(path))
+    if problem:
+        raise ConfigError(
+            f"{shown(str(path))}: the file name is not allowed: {problem}; rename the file "
+            "(its name becomes the experiment name, tags and titles)."
+        )
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such search-space file.") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror}).") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"{path}: the file is over {MAX_FILE_BYTES:,} bytes, the limit for a search space "
+            "(the shipped ones are about 2 kB): is it the right file?"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
             "save the search space as UTF-8."
         ) from None
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such search-space file.") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read it ({e.strerror}).") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = load_text(text, str(path))
     except yaml.YAMLError as e:
         where = ""
         mark = getattr(e, "problem_mark", None)
@@ -194,12 +224,16 @@ def parse_seeds(path: str, raw: Any) -> tuple[int, ...]:
     if isinstance(raw, int):
         if raw < 1:
             raise ConfigError(f"{path}: seeds = {raw} is not allowed: a count must be >= 1.")
+        check_seed_count(path, raw)
         return tuple(range(raw))
     if (
         isinstance(raw, list)
         and raw
         and all(isinstance(s, int) and not isinstance(s, bool) for s in raw)
     ):
+        check_seed_count(path, len(raw))
+        for i, seed in enumerate(raw):
+            check_seed(path, f"seeds[{i}]", seed)
         if len(set(raw)) != len(raw):
             raise ConfigError(
                 f"{path}: seeds = {fmt_value(raw)} repeats a seed; each must appear once."
@@ -212,12 +246,7 @@ def parse_seeds(path: str, raw: Any) -> tuple[int, ...]:
 
 def experiment_name(path: Path, doc: Mapping[str, Any]) -> str:
     """The `experiment:` key, by default the file's stem; a non-empty string."""
-    experiment = doc.get("experiment", path.stem)
-    if not isinstance(experiment, str) or not experiment.strip():
-        raise ConfigError(
-            f"{path}: experiment = {fmt_value(experiment)} is not allowed: give a non-empty name."
-        )
-    return experiment
+    return check_experiment(str(path), doc.get("experiment", path.stem))
 
 
 def parse_grid(path: str, raw: Any, block: str) -> dict[str, list[Any]]:
@@ -234,14 +263,31 @@ def parse_grid(path: str, raw: Any, block: str) -> dict[str, list[Any]]:
             raise ConfigError(
                 f"{path}: {block}.{key} = {fmt_value(values)} is not allowed: give a non-empty list of values."
             )
+        if len(values) > MAX_RUNS:
+            raise ConfigError(
+                f"{path}: {block}.{key} has {len(values):,} values; the limit is {MAX_RUNS:,} "
+                "runs per sweep: split it into smaller spaces."
+            )
+        seen: set[Any] = set()
         for i, value in enumerate(values):
-            if value in values[:i]:
+            check_cell(path, f"{block}.{key}[{i}]", value)  # a factor's value: a CSV cell
+            if _same(value) in seen:  # a set, not a scan: 100,000 values stay instant
                 raise ConfigError(
                     f"{path}: {block}.{key} lists {fmt_value(value)} twice: give each value once "
                     "(to repeat a run, use seeds: N)."
                 )
+            seen.add(_same(value))
         grid[str(key)] = values
     return grid
+
+
+def _same(value: Any) -> Any:
+    """A hashable stand-in, equal where the values are equal (lists become tuples)."""
+    if isinstance(value, list | tuple):
+        return tuple(_same(v) for v in value)
+    if isinstance(value, dict):
+        return frozenset((k, _same(v)) for k, v in value.items())
+    return value
 
 
 def validate_base(path: str, raw: Any) -> dict[str, Any]:
@@ -274,9 +320,12 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
     for key, value in overrides.items():
         if key == "n_trials":
             raise ConfigError(f"{space.path}: --n-trials applies to kind: optuna spaces only.")
+        check_text(space.path, "a command-line key", key)
         if key == "experiment":
-            experiment = str(value)
+            experiment = check_experiment(f"{space.path} (--experiment)", value)
             continue
+        given = "the command line" + (" or $ABLATE_DATA" if key == "data.source" else "")
+        check_plain(space.path, f"{key} (from {given})", value)
         if key == "seeds":
             if space.kind != "grid":
                 raise ConfigError(
@@ -287,6 +336,7 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
             continue
         section, name = check_dotted(space.path, "--set ", key)
         if key in grid:
+            check_cell(space.path, f"{key} (from the command line)", value)
             grid[key] = [value]
         else:
             base[section][name] = value
@@ -325,7 +375,34 @@ def resolve(
             out[section] = cls.model_validate(block)
         except ValidationError as e:
             raise pydantic_error(path, f"{prefix}{section}.", e, cls) from None
+        _meant(path, f"{prefix}{section}.", block, out[section])
     return out
+
+
+def _meant(path: str, prefix: str, raw: Mapping[str, Any], model: BaseModel) -> None:
+    """What pydantic accepts but no user means: a boolean read as a number (`yes` as
+    1), and a text such as 'inf' or '1e999' read as a non-finite number."""
+    for name, value in raw.items():
+        got = getattr(model, str(name), None)
+        if _bool_to_number(value, got):
+            raise ConfigError(
+                f"{path}: {prefix}{name} = {fmt_value(value)} is not allowed: a boolean "
+                "(true/false, yes/no, on/off) where a number goes; give a number."
+            )
+        for v in got if isinstance(got, tuple) else (got,):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(
+                    f"{path}: {prefix}{name} = {fmt_value(value)} is not allowed: "
+                    "give a finite number (no nan or inf)."
+                )
+
+
+def _bool_to_number(raw: Any, got: Any) -> bool:
+    if isinstance(raw, bool):
+        return not isinstance(got, bool)
+    if isinstance(raw, list | tuple) and isinstance(got, list | tuple) and len(raw) == len(got):
+        return any(_bool_to_number(r, g) for r, g in zip(raw, got, strict=True))
+    return False
 
 
 def validate_grid_values(space: Space) -> None:

@@ -39,6 +39,8 @@ from ablate.spaces.blocks import (
     validate_grid_values,
 )
 from ablate.spaces.config import RunConfig
+from ablate.spaces.limits import check_run_names, check_runs, check_text
+from ablate.spaces.strict_yaml import load_text
 
 __all__ = [
     "Point",
@@ -72,11 +74,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. --set train.lr=0.01.")
     key, raw = text.split("=", 1)
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
+    key = key.strip()
+    check_text("--set", "the key", key)
+    try:  # the value is YAML, with a space file's checks (no .nan, repeated keys, aliases)
+        value = load_text(raw, f"--set {key}") if raw.strip() else raw
     except yaml.YAMLError:
         value = raw
-    return key.strip(), value
+    return key, value
 
 
 def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Space:
@@ -106,6 +110,8 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
         description=str(doc.get("description", "")),
     )
     space = apply_overrides(space, overrides or {})
+    check_runs(name, space.grid, len(space.seeds), "seeds")  # before any point is built
+    check_run_names(name, space.grid, max(space.seeds))
     validate_grid_values(space)
     return space
 

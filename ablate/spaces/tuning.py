@@ -50,6 +50,14 @@ from ablate.spaces.blocks import (
     validate_grid_values,
 )
 from ablate.spaces.distributions import DIST, DIST_TYPES, CategoricalDist, Dist, legacy_repr
+from ablate.spaces.limits import (
+    MAX_CHOICES,
+    MAX_SEED,
+    MAX_TRIALS,
+    check_cell,
+    check_run_names,
+    check_runs,
+)
 from lightning_modules.presets import preset_key_name
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
@@ -65,14 +73,16 @@ class SamplerBlock(_Block):
     """`sampler: tpe` or `sampler: {name: tpe, seed: 0}`."""
 
     name: Annotated[str, PlainValidator(one_of(SAMPLERS))]
-    seed: int | None = Field(0, strict=True)  # None: Optuna seeds from the clock
+    seed: int | None = Field(0, strict=True, ge=0, le=MAX_SEED)  # None: Optuna seeds from the clock
 
 
 class PrunerBlock(_Block):
     """`pruner: median` or `pruner: {name: median, warmup_epochs: 1}`."""
 
     name: Annotated[str, PlainValidator(one_of(PRUNERS))]
-    warmup_epochs: int = Field(1, ge=0)  # epochs reported before the median pruner may stop
+    warmup_epochs: int = Field(
+        1, ge=0, strict=True
+    )  # epochs reported before the median pruner may stop
 
 
 class OptunaDoc(_Block):
@@ -88,11 +98,11 @@ class OptunaDoc(_Block):
     scientific: Any = None
     sampler: SamplerBlock = SamplerBlock(name="tpe")
     pruner: PrunerBlock = PrunerBlock(name="median")
-    n_trials: int = Field(10, ge=1, strict=True)  # per study
+    n_trials: int = Field(10, ge=1, le=MAX_TRIALS, strict=True)  # per study
     timeout: float | None = Field(None, gt=0, strict=True)  # seconds per study
     metric: Annotated[str, PlainValidator(one_of(METRICS))] = "best_val_acc"
     direction: Annotated[str, PlainValidator(one_of(("maximize", "minimize")))] | None = None
-    seed: int = Field(0, strict=True)  # the training seed of every trial
+    seed: int = Field(0, strict=True, ge=0, le=MAX_SEED)  # the training seed of every trial
 
     @field_validator("sampler", "pruner", mode="before")
     @classmethod
@@ -149,6 +159,14 @@ def _params(path: str, doc: OptunaDoc) -> dict[str, Dist]:
             params[str(key)] = DIST.validate_python(dist)
         except ValidationError as e:
             raise pydantic_error(path, f"params.{key}.", e, DIST_TYPES) from None
+        d = params[str(key)]
+        if isinstance(d, CategoricalDist):
+            check_cell(path, f"params.{key}.choices", d.choices)  # a trial's value: a CSV cell
+        if isinstance(d, CategoricalDist) and len(d.choices) > MAX_CHOICES:
+            raise ConfigError(
+                f"{path}: params.{key} has {len(d.choices):,} choices; the limit is "
+                f"{MAX_CHOICES:,} (for more values, use type: int or float with a step)."
+            )
     return params
 
 
@@ -201,6 +219,8 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
         extra={"optuna": spec},
     )
     space = apply_overrides(space, overrides)
+    check_runs(path, space.grid, spec.n_trials, "trials")  # before any point is built
+    check_run_names(path, space.grid, spec.seed)
     validate_grid_values(space)
     _check_param_ranges(space, spec)
     return space

@@ -31,6 +31,10 @@ def launch(argv: Sequence[str], n: int, storage: str) -> int:
     """Run n copies of `ablate <argv>` with --storage and wait; return the worst exit code."""
     import torch
 
+    from ablate.spaces import check_workers
+
+    check_workers(n)  # `ablate run` checked it already; no caller may fork more
+
     cpus = os.cpu_count() or 1
     gpus = torch.cuda.device_count()
     threads = max(1, cpus // n)
