@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from readme_commands import section_commands
 from servers import MlflowServer as Server
 from servers import (
     ServerError,
@@ -34,22 +35,6 @@ from store import finished_keys, sweep_runs
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "data" / "cifar10-slice.zip"
 pytestmark = pytest.mark.servers
-
-
-def section_commands(title: str) -> list[str]:
-    """The shell commands of the README section `title`, continuation lines joined,
-    comments dropped."""
-    text = (ROOT / "README.md").read_text()
-    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.S | re.M)
-    assert m, f"README has no section {title!r}"
-    commands: list[str] = []
-    for block in re.findall(r"```bash\n(.*?)```", m.group(1), re.S):
-        joined = block.replace("\\\n", " ")
-        for line in joined.splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                commands.append(re.sub(r"\s+", " ", line))
-    return commands
 
 
 def tiny_space(tmp: Path) -> Path:

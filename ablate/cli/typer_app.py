@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from ablate.cli import explain, models, report, run, status
+from ablate.cli import explain, launch, models, report, run, status
 
 app = typer.Typer(
     add_completion=False,
@@ -21,6 +21,7 @@ app.command()(report.report)
 app.command()(status.status)
 app.command()(models.models)
 app.command()(explain.explain)
+app.add_typer(launch.app, name="launch")  # ablate launch slurm
 
 
 def main() -> None:

@@ -383,6 +383,30 @@ def print_status(answer: StatusAnswer) -> None:
         )
     elif q.storage and storage_missing(q.storage) is not None:
         console.print(f"Optuna trials: no storage at {storage_missing(q.storage)}")
+    print_slurm_jobs(s.experiment)
+
+
+def print_slurm_jobs(experiment: str) -> None:
+    """The sweep's SLURM tasks (`ablate launch slurm`), if any: nothing where SLURM is
+    not installed or holds no job of this sweep."""
+    from ablate.launch import job_name, sweep_jobs
+
+    jobs = sweep_jobs(experiment)
+    if jobs:
+        table(
+            f"SLURM jobs ({job_name(experiment)})",
+            ["task", "state", "node", "elapsed", "exit"],
+            [
+                [
+                    j.task,
+                    j.state,
+                    j.node or "-",
+                    j.elapsed,
+                    "-" if j.exit_code is None else j.exit_code,
+                ]
+                for j in jobs
+            ],
+        )
 
 
 def print_list(answer: StatusAnswer) -> None:
