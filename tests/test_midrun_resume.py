@@ -97,7 +97,9 @@ def test_kill_9_in_epoch_3_then_resume_gives_the_uninterrupted_numbers(tmp_path:
 
     cmd = _cmd(_space(cut), cut)
     log = cut / "victim.log"
-    victim = subprocess.Popen(cmd, cwd=cut, env=ENV, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    victim = subprocess.Popen(
+        cmd, cwd=cut, env=ENV, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     deadline = time.time() + 300
     while time.time() < deadline and victim.poll() is None and _resume_epochs(cut) < 2:
         time.sleep(0.05)

@@ -292,14 +292,18 @@ class Tracker:
         return any(f.path == path for f in listed)
 
     # --------------------------------------------------------------- children
-    def children(self, parent_id: str) -> list[ChildRun]:
+    def children(self, parent_id: str, key: str | None = None) -> list[ChildRun]:
+        """The child runs of a sweep; only those of point `key` (a run key) when given."""
         exp_id = self._client.get_run(parent_id).info.experiment_id
+        where = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'"
+        if key is not None:  # a hex hash: nothing to quote
+            where += f" and tags.`{schema.RUN_KEY}` = '{key}'"
         out: list[ChildRun] = []
         token = None
         while True:
             page = self._client.search_runs(
                 [exp_id],
-                filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+                filter_string=where,
                 max_results=1000,
                 page_token=token,
             )
@@ -438,7 +442,7 @@ class Tracker:
         continues from. None when there is none."""
         candidates = [
             c
-            for c in self.children(parent_id)
+            for c in self.children(parent_id, key)
             if c.key == key
             and (
                 c.state == RunState.KILLED

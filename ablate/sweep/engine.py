@@ -243,9 +243,9 @@ def run_job(
     prior = tracker.resumable_attempt(parent_id, cfg.key())
     run = tracker.start_run(parent_id, cfg, label, job.tags)
     rid = run.run_id
-    job.lease.bind(rid)
     t0 = time.perf_counter()
     try:
+        job.lease.bind(rid)  # inside the try: a signal during this write still ends the run KILLED
         with (
             Heartbeat([run.heartbeat, job.lease.beat], opts.heartbeat_seconds),
             tempfile.TemporaryDirectory(dir=opts.workdir) as tmp,
@@ -338,6 +338,7 @@ def _train_log_explain(
     from ablate.runtime import quiet_libraries
     from ablate.sweep.confusion import confusion_csv, confusion_png
     from ablate.sweep.epoch_line import EpochLine
+    from ablate.sweep.preemption import StopOnSignal
     from lightning_modules.datamodule import CifarDataModule
     from lightning_modules.train import fit_and_test
 
@@ -348,7 +349,7 @@ def _train_log_explain(
         cfg,
         tmp / "lightning",
         logger=run.epoch_logger(cfg.experiment),
-        callbacks=[EpochLine(), *callbacks],
+        callbacks=[EpochLine(), StopOnSignal(), *callbacks],
         datamodule=dm,
         resume=resume or _resume(run, tmp),
     )
