@@ -137,6 +137,10 @@ def test_two_workers_wait_finish_every_point_once_through_a_requeue(
                     state(c) == RunState.RUNNING
                     and c.data.params.get("model.stride") == "1"
                     and "val_acc" in c.data.metrics
+                    and any(  # its epoch 1 checkpoint uploaded: the next attempt resumes it
+                        f.path == "resume/state.json"
+                        for f in client.list_artifacts(c.info.run_id, "resume")
+                    )
                 ):
                     stride1 = c
         assert stride1 is not None, logs()
@@ -164,6 +168,12 @@ def test_two_workers_wait_finish_every_point_once_through_a_requeue(
     assert state(cut) == RunState.KILLED, (cut.data.tags, out)
     assert cut.data.tags[schema.FAIL_REASON] == "preempted (SIGUSR1)"
     assert len(children) == 4, out  # and nothing else: no failed or duplicate attempt
+    # the requeued point went on from the cut run's last finished epoch, not from epoch 0
+    (again,) = [
+        c for c in children if c.data.params.get("model.stride") == "1" and state(c) == "finished"
+    ]
+    assert again.data.tags[schema.RESUMED_FROM] == stride1.info.run_id, (again.data.tags, out)
+    assert f"resumed {stride1.info.run_id[:12]} from epoch" in out, out
 
     (folder,) = (tmp_path / ".ablate" / "slurm").iterdir()
     record = json.loads((folder / "launch.json").read_text())
