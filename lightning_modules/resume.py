@@ -47,6 +47,14 @@ class ResumeState:
         default_factory=dict
     )  # key -> (step, value)
 
+    def by_step(self) -> dict[int, dict[str, float]]:
+        """The curves as {step: {key: value}}: one batch of metrics per epoch."""
+        out: dict[int, dict[str, float]] = {}
+        for key, points in self.history.items():
+            for step, value in points:
+                out.setdefault(step, {})[key] = value
+        return out
+
     def to_json(self) -> str:
         return json.dumps(
             {"epochs_done": self.epochs_done, "slot": self.slot, "history": self.history}

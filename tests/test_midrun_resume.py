@@ -86,6 +86,21 @@ def _resume_epochs(folder: Path) -> int:
     return 0
 
 
+def _start_until_saved(
+    cmd: list[str], folder: Path, epochs: int
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start the sweep in `folder`; return once its run has uploaded the checkpoint of
+    `epochs` finished epochs (or it ended, or 300 s passed), with its log."""
+    log = folder / "victim.log"
+    victim = subprocess.Popen(
+        cmd, cwd=folder, env=ENV, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and victim.poll() is None and _resume_epochs(folder) < epochs:
+        time.sleep(0.05)
+    return victim, log
+
+
 def test_kill_9_in_epoch_3_then_resume_gives_the_uninterrupted_numbers(tmp_path: Path) -> None:
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     whole.mkdir()
@@ -96,13 +111,7 @@ def test_kill_9_in_epoch_3_then_resume_gives_the_uninterrupted_numbers(tmp_path:
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
 
     cmd = _cmd(_space(cut), cut)
-    log = cut / "victim.log"
-    victim = subprocess.Popen(
-        cmd, cwd=cut, env=ENV, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline and victim.poll() is None and _resume_epochs(cut) < 2:
-        time.sleep(0.05)
+    victim, log = _start_until_saved(cmd, cut, epochs=2)
     assert _resume_epochs(cut) == 2, log.read_text()[-3000:]  # epochs 1-2 saved: epoch 3 runs
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
@@ -127,13 +136,7 @@ def test_kill_9_in_epoch_3_then_resume_gives_the_uninterrupted_numbers(tmp_path:
 def test_sigterm_is_a_preemption_that_keeps_the_checkpoint(tmp_path: Path) -> None:
     space = _space(tmp_path, epochs=2)
     cmd = _cmd(space, tmp_path)
-    log = tmp_path / "victim.log"
-    victim = subprocess.Popen(
-        cmd, cwd=tmp_path, env=ENV, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline and victim.poll() is None and _resume_epochs(tmp_path) < 1:
-        time.sleep(0.05)
+    victim, log = _start_until_saved(cmd, tmp_path, epochs=1)
     assert _resume_epochs(tmp_path) >= 1, log.read_text()[-3000:]
     victim.send_signal(signal.SIGUSR1)  # what `sbatch --signal=USR1@120` sends
     assert victim.wait(timeout=60) == 143, log.read_text()[-3000:]

@@ -443,8 +443,7 @@ class Tracker:
         candidates = [
             c
             for c in self.children(parent_id, key)
-            if c.key == key
-            and (
+            if (
                 c.state == RunState.KILLED
                 or (
                     c.state == RunState.FAILED

@@ -281,30 +281,32 @@ def continue_from(
     tracker: Tracker, run: RunHandle, prior: ChildRun, cfg: RunConfig, tmp: Path
 ) -> Resume | None:
     """The epoch checkpoint of `prior` (an attempt at the same point that was killed or
-    lost) to continue from, with its curves logged again on `run`; None when none of its
-    checkpoint slots loads whole (the point then starts over)."""
+    lost) to continue from, with its curves logged again on `run`; None when the
+    checkpoint that its state file points at is missing or does not load whole (the
+    point then starts over). Only that slot is downloaded, not the older one."""
     from lightning_modules.resume import checkpoint_epochs, read_resume_state
 
     folder = tmp / "resume-from"
-    got = tracker.download(prior.run_id, schema.RESUME_DIR, folder)
-    if got is None:
-        return None
-    state = read_resume_state(_read(got / "state.json"))
-    if state is None or checkpoint_epochs(got / f"{state.slot}.ckpt") != state.epochs_done:
+    got = tracker.download(prior.run_id, f"{schema.RESUME_DIR}/state.json", folder)
+    state = read_resume_state(_read(got)) if got is not None else None
+    start = (
+        tracker.download(prior.run_id, f"{schema.RESUME_DIR}/{state.slot}.ckpt", folder)
+        if state is not None
+        else None
+    )
+    if state is None or start is None or checkpoint_epochs(start) != state.epochs_done:
         print(
             f"    could not resume {prior.run_id[:12]}: its epoch checkpoint is torn; starting over"
         )
         return None
-    for step in sorted({s for pts in state.history.values() for s, _ in pts}):
-        run.log_metrics(
-            {k: v for k, pts in state.history.items() for s, v in pts if s == step}, step
-        )
+    for step, metrics in sorted(state.by_step().items()):
+        run.log_metrics(metrics, step)
     run.set_tags({schema.RESUMED_FROM: prior.run_id, schema.RESUMED_EPOCH: str(state.epochs_done)})
     print(
         f"    resumed {prior.run_id[:12]} from epoch {state.epochs_done} of "
         f"{cfg.train.max_epochs} (its epochs 1-{state.epochs_done} kept)"
     )
-    return _resume(run, tmp, got / f"{state.slot}.ckpt", state)
+    return _resume(run, tmp, start, state)
 
 
 def _read(path: Path) -> str | None:

@@ -17,6 +17,11 @@ from ablate.runtime import preempted_by
 
 
 class StopOnSignal(Callback):
+    @staticmethod
+    def _stop_if_signalled() -> None:
+        if preempted_by() is not None:
+            raise KeyboardInterrupt
+
     def on_train_batch_end(
         self,
         trainer: L.Trainer,
@@ -25,8 +30,7 @@ class StopOnSignal(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        if preempted_by() is not None:
-            raise KeyboardInterrupt
+        self._stop_if_signalled()
 
     def on_validation_batch_end(
         self,
@@ -37,5 +41,4 @@ class StopOnSignal(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if preempted_by() is not None:
-            raise KeyboardInterrupt
+        self._stop_if_signalled()
