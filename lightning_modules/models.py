@@ -31,6 +31,7 @@ from lightning_modules.shapes import (
 __all__ = [
     "ARCHS",
     "CNN",
+    "Normalization",
     "Normalize",
     "SameConv2d",
     "build_model",
@@ -39,6 +40,7 @@ __all__ = [
     "feature_sizes",
     "flops_per_image",
     "invalid_reason",
+    "normalize_layer",
     "same_padding",
 ]
 
@@ -62,6 +64,10 @@ class SameConv2d(nn.Conv2d):
         return super().forward(x)
 
 
+# per-channel (mean, std) in [0, 1] pixel units, as measured on a training split
+Normalization = tuple[tuple[float, ...], tuple[float, ...]]
+
+
 class Normalize(nn.Module):
     mean: torch.Tensor
     std: torch.Tensor
@@ -75,16 +81,30 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
+def normalize_layer(cfg: ModelConfig, norm: Normalization | None) -> Normalize:
+    """The first layer of every network: `norm` if given, else CIFAR-10's channel statistics.
+
+    The mean and std are buffers, so a checkpoint carries them and a rebuilt net gets the
+    statistics it was trained with once its state dict is loaded.
+    """
+    mean, std = norm if norm is not None else (CIFAR_MEAN, CIFAR_STD)
+    if len(mean) < cfg.in_channels or len(std) < cfg.in_channels:
+        raise ValueError(
+            f"normalisation has {len(mean)} channels; the model takes {cfg.in_channels}"
+        )
+    return Normalize(tuple(mean[: cfg.in_channels]), tuple(std[: cfg.in_channels]))
+
+
 class CNN(nn.Module):
     """normalize -> features (conv blocks) -> head (pool/flatten, [FC-ReLU], dropout, fc).
 
     `cam_layer` is the module whose output feeds the head: Grad-CAM and CAM use it.
     """
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    def __init__(self, cfg: ModelConfig, norm: Normalization | None = None) -> None:
         super().__init__()
         check_shapes(cfg)
-        self.normalize = Normalize(CIFAR_MEAN[: cfg.in_channels], CIFAR_STD[: cfg.in_channels])
+        self.normalize = normalize_layer(cfg, norm)
         blocks: list[nn.Module] = []
         ch = cfg.in_channels
         for width, convs in zip(cfg.block_widths(), cfg.block_convs(), strict=True):
@@ -126,19 +146,22 @@ class CNN(nn.Module):
         return self.fc(self.head(self.features(self.normalize(x))))
 
 
-# name -> builder. One entry today; a ResNet would be a second line.
-ARCHS: dict[str, Callable[[ModelConfig], nn.Module]] = {"cnn": CNN}
+# name -> builder(cfg, norm). One entry today; a ResNet would be a second line.
+ARCHS: dict[str, Callable[[ModelConfig, Normalization | None], nn.Module]] = {"cnn": CNN}
 
 
-def build_model(cfg: ModelConfig) -> nn.Module:
-    """Look the architecture up by name; fail loudly on an unknown one."""
+def build_model(cfg: ModelConfig, norm: Normalization | None = None) -> nn.Module:
+    """Look the architecture up by name; fail loudly on an unknown one.
+
+    norm: the data's per-channel (mean, std); None = CIFAR-10's.
+    """
     try:
         builder = ARCHS[cfg.arch]
     except KeyError:
         raise InvalidPointError(
             f"unknown model.arch {cfg.arch!r}; known: {', '.join(sorted(ARCHS))}"
         ) from None
-    return builder(cfg)
+    return builder(cfg, norm)
 
 
 def count_params(model: nn.Module) -> int:
