@@ -11,7 +11,7 @@ Everything is deterministic (numpy seed 0). The keywords make the edge cases:
 - `faith=False`: no deletion/insertion curves;
 - `full=True`: full.yaml's design instead, stride x kernel x head x depth (36 configurations).
 
-Cells here are computed with a plain Student-t interval; `ablate.report.stats` is the
+Cells here are computed with a plain Student-t interval; `ablate.stats` is the
 reference for how the real report computes them.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from ablate.report.model import (
+from ablate.stats.model import (
     Factor,
     FaithCurves,
     Gallery,
@@ -64,7 +64,7 @@ PIXEL = bytes.fromhex(
 
 
 def config_label(values: dict[str, Any], factors: list[Factor]) -> str:
-    """'stride=1 head=GAP', as `ablate.report.stats.config_label` writes it."""
+    """'stride=1 head=GAP', as `ablate.stats.config_label` writes it."""
     return " ".join(f"{factor_name(f.key)}={level_label(f.key, values[f.key])}" for f in factors)
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 
 from ablate.report.findings import findings, noise_sentence
-from ablate.report.model import Effect, Factor, Response, SeedNoise, Verdict
-from ablate.report.stats import holm, interaction, main_effects, seed_noise
+from ablate.stats import holm, interaction, main_effects, seed_noise
+from ablate.stats.model import Effect, Factor, Response, SeedNoise, Verdict
 
 ACC = Response("test_acc", "test accuracy", "points", scale=100.0)
 VAL = Response("val_acc", "val accuracy", "points", scale=100.0)

@@ -17,7 +17,9 @@ import pytest
 from PIL import Image
 from report_fixture import make_report
 
-from ablate.report.model import (
+from ablate.report.page import render
+from ablate.report.page.format import data_uri
+from ablate.stats.model import (
     Effect,
     Factor,
     Gallery,
@@ -28,8 +30,6 @@ from ablate.report.model import (
     ScientificRow,
     SeedNoise,
 )
-from ablate.report.page import render
-from ablate.report.page.format import data_uri
 from explain.heatmap import overlay_png, png_bytes
 
 SLICE = Path(__file__).parent / "data" / "cifar10-slice.zip"

@@ -27,7 +27,7 @@ from scipy import stats as sps
 
 from ablate.report import figures as plots
 from ablate.report.data import level_colors
-from ablate.report.model import Report
+from ablate.stats.model import Report
 
 ACC, SECONDS, FLOPS, XAI = RESPONSES
 BUDGET = 60_000  # bytes per plot

@@ -19,8 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from ablate.report.model import Effect, Factor, Response
-from ablate.report.stats import (
+from ablate.stats import (
     Contrast,
     Range,
     best_nuisance,
@@ -38,6 +37,7 @@ from ablate.report.stats import (
     t_interval,
     t_quantile,
 )
+from ablate.stats.model import Effect, Factor, Response
 
 # t table: t_{0.975, df} and t_{0.8, df}
 T975 = {1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582}

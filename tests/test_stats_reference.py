@@ -1,7 +1,7 @@
 """The report's tests and Holm step-down against the libraries that define them.
 
-The report computes t-tests with scipy (`ablate.report.stats`). Holm is the few lines
-in `ablate.report.stats.adjust`, because statsmodels' `multipletests` runs
+The report computes t-tests with scipy (`ablate.stats`). Holm is the few lines
+in `ablate.stats.adjust`, because statsmodels' `multipletests` runs
 `gc.collect()` on every call (see that module's docstring); this file holds it to
 statsmodels' numbers on random families, ties and NaN included.
 """
@@ -13,8 +13,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from ablate.report.model import Effect
-from ablate.report.stats import holm, t_interval
+from ablate.stats import holm, t_interval
+from ablate.stats.model import Effect
 
 pytestmark = pytest.mark.unit
 

@@ -26,7 +26,7 @@ import yaml
 from ablate.report.data import load
 from ablate.report.data.load import ReportError, SweepData
 from ablate.report.data.runs import factors_of, missing_rows, responses_of, run_rows, runs_frame
-from ablate.report.model import (
+from ablate.stats.model import (
     Effect,
     Factor,
     FaithCurves,
@@ -128,7 +128,7 @@ def _configs(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[RunRow]]]:
     """Configuration label -> factor values, and -> its finished runs (seed order), in
     factor order (the product of the levels)."""
-    from ablate.report.stats import config_label
+    from ablate.stats import config_label
 
     grid = [f for f in factors if f.role != "nuisance"]
     values: dict[str, dict[str, Any]] = {}
@@ -237,7 +237,7 @@ def _optuna(
 def _scientific(
     df: pd.DataFrame, data: SweepData, factors: Sequence[Factor]
 ) -> list[ScientificRow]:
-    from ablate.report.stats import Range, best_nuisance
+    from ablate.stats import Range, best_nuisance
 
     design = data.design
     ranges: dict[str, Any] = {}

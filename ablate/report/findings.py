@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ablate.report.model import Effect, Response, SeedNoise, factor_name, level_label
+from ablate.stats.model import Effect, Response, SeedNoise, factor_name, level_label
 
 GROUP_ORDER = {"accuracy": 0, "cost": 1, "explanations": 2}
 RECOMMENDED_SEEDS = 3  # what the n = 1 sentence tells the user to set

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ablate.report.model import Factor, Report, level_label
+from ablate.stats.model import Factor, Report, level_label
 
 # Okabe & Ito (2008), colour-blind safe, then Paul Tol's muted scheme: 13 colours, so the
 # 10 levels of full.yaml's four factors each get their own

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ablate.report.model import FaithCurves, Gallery, GalleryCell, GalleryColumn
+from ablate.stats.model import FaithCurves, Gallery, GalleryCell, GalleryColumn
 from explain.heatmap import overlay_png, png_bytes
 from explain.methods import METHODS, NAMES
 from explain.postprocess import postprocess

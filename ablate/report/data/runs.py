@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ablate.report.data.load import Design
-from ablate.report.model import MISSING, Factor, Response, RunRow
+from ablate.stats.model import MISSING, Factor, Response, RunRow
 from ablate.store import ChildRun, RunState, schema
 from explain.methods import METHODS
 

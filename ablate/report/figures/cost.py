@@ -17,8 +17,8 @@ from ablate.report.figures.encoding import axis_label, config_handles, config_ma
 from ablate.report.figures.layout import fit, text_box
 from ablate.report.figures.style import new_figure, no_data, style
 from ablate.report.figures.svg import to_svg
-from ablate.report.model import Report, Response, has_interval
-from ablate.report.stats import pareto_front
+from ablate.stats import pareto_front
+from ablate.stats.model import Report, Response, has_interval
 
 LOG_SPAN = 30.0  # a cost axis spanning more than this factor is drawn on a log scale
 

@@ -28,7 +28,7 @@ from ablate.report.figures.layout import (
 )
 from ablate.report.figures.style import WIDTH_IN, new_figure, no_data, style
 from ablate.report.figures.svg import to_svg
-from ablate.report.model import Report
+from ablate.stats.model import Report
 
 HEAT = "Blues"  # sequential, prints black and white; 0 = white
 PRINTED_CELLS = 200  # values are printed in at most this many cells (two 10x10 matrices)

@@ -16,7 +16,8 @@ from ablate.report.figures.encoding import MARKERS, axis_label, wrap_label
 from ablate.report.figures.layout import fit
 from ablate.report.figures.style import new_figure, style
 from ablate.report.figures.svg import to_svg
-from ablate.report.model import (
+from ablate.stats import t_interval
+from ablate.stats.model import (
     Factor,
     Interval,
     Report,
@@ -25,7 +26,6 @@ from ablate.report.model import (
     has_interval,
     level_label,
 )
-from ablate.report.stats import t_interval
 
 # --------------------------------------------------------------------------- effects
 

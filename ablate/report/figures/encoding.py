@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from matplotlib.lines import Line2D
 
 from ablate.report.data.configs import config_color, level_colors, level_index
-from ablate.report.model import Report, Response, level_label
+from ablate.stats.model import Report, Response, level_label
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LEGEND_CONFIGS = 8  # up to this many configurations get a legend entry each

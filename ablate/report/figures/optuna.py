@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ablate.report.figures.style import WIDTH_IN
 from ablate.report.figures.svg import to_svg
-from ablate.report.model import OptunaFigures
+from ablate.stats.model import OptunaFigures
 
 NOTE = (
     "Parameter importances are fANOVA estimates from a random forest (seed 0) fitted to the "

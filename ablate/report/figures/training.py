@@ -13,8 +13,8 @@ from ablate.report.data.configs import level_colors, same_level
 from ablate.report.figures.layout import fit
 from ablate.report.figures.style import new_figure, no_data, style
 from ablate.report.figures.svg import to_svg
-from ablate.report.model import Factor, Report, finite, level_label
-from ablate.report.stats import t_interval
+from ablate.stats import t_interval
+from ablate.stats.model import Factor, Report, finite, level_label
 
 CURVE_LABELS = {
     "train_loss": "train loss (cross-entropy)",

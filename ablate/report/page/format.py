@@ -9,8 +9,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from ablate.report.model import Interval, is_finite
 from ablate.runtime import fmt_seconds
+from ablate.stats.model import Interval, is_finite
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{3,8}$")
 GREY = "#888888"  # a level or configuration without a colour of its own

@@ -11,9 +11,9 @@ from typing import Any
 from markupsafe import Markup
 
 from ablate.report import figures as plots
-from ablate.report.model import Gallery, GalleryCell, Interval, is_finite
 from ablate.report.page.format import data_uri, digits_for, fmt
 from ablate.report.page.view import GalleryCol, GalleryItem, PageContext
+from ablate.stats.model import Gallery, GalleryCell, Interval, is_finite
 from explain.methods import METHODS, label
 
 # computed on the last feature map, at its resolution: the class-activation methods, the

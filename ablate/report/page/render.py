@@ -20,7 +20,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from ablate.report.model import Interval, Report, is_finite
 from ablate.report.page.gallery import gallery_section
 from ablate.report.page.sections import (
     confusion_section,
@@ -35,6 +34,7 @@ from ablate.report.page.sections import (
     summary_section,
 )
 from ablate.report.page.view import PageContext
+from ablate.stats.model import Interval, Report, is_finite
 
 TEMPLATES = Path(__file__).with_name("templates")
 LONG_TABLE = 24  # effects tables longer than this fold away (explanations start folded)
@@ -68,7 +68,7 @@ def render(
     report: Report, interaction_cells: Mapping[tuple[Any, Any], Interval] | None = None
 ) -> str:
     """The whole HTML document for `report`; `interaction_cells` are the means per
-    (a-level, b-level) of the interaction plot (`ablate.report.stats.interaction_cells`)."""
+    (a-level, b-level) of the interaction plot (`ablate.stats.interaction_cells`)."""
     ctx = PageContext(report, interaction_cells)
     interaction = interaction_section(ctx)
     optuna = optuna_section(ctx)

@@ -13,16 +13,6 @@ from markupsafe import Markup
 
 from ablate.report import figures as plots
 from ablate.report.data.configs import level_index
-from ablate.report.model import (
-    MISSING,
-    Effect,
-    Report,
-    Response,
-    RowState,
-    RunRow,
-    SeedNoise,
-    is_finite,
-)
 from ablate.report.page.format import (
     GREY,
     digits_for,
@@ -47,6 +37,16 @@ from ablate.report.page.view import (
     factor_title,
     main_response,
     shown_factors,
+)
+from ablate.stats.model import (
+    MISSING,
+    Effect,
+    Report,
+    Response,
+    RowState,
+    RunRow,
+    SeedNoise,
+    is_finite,
 )
 from ablate.store import RunState
 

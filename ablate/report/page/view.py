@@ -15,8 +15,8 @@ from ablate.report.data.configs import (
     factors_text,
     level_colors,
 )
-from ablate.report.model import Factor, Interval, Report, Response, RunRow, level_label
 from ablate.report.page.format import GREY, digits_for, safe_color
+from ablate.stats.model import Factor, Interval, Report, Response, RunRow, level_label
 
 
 @dataclass(frozen=True)

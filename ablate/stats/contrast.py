@@ -1,8 +1,8 @@
 """What every contrast shares: runs in display units, grouped into cells and contexts
 (pandas), pairing by seed, and the `Contrast` a t-test makes. Pure.
 
-Shared by main effects (`ablate.report.stats`) and interactions
-(`ablate.report.stats.interactions`); the t arithmetic is in `ablate.report.stats.ttest`.
+Shared by main effects (`ablate.stats`) and interactions
+(`ablate.stats.interactions`); the t arithmetic is in `ablate.stats.ttest`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ablate.report.model import Effect, EffectMethod, Response
-from ablate.report.stats.ttest import TTest
+from ablate.stats.model import Effect, EffectMethod, Response
+from ablate.stats.ttest import TTest
 
 SEED = "seed"
 Y = "_y"  # the column `display` adds: the response in display units

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ablate.report.model import Factor, Response, SeedNoise
-from ablate.report.stats.configs import cell_values
-from ablate.report.stats.ttest import ALPHA, variance
+from ablate.stats.configs import cell_values
+from ablate.stats.model import Factor, Response, SeedNoise
+from ablate.stats.ttest import ALPHA, variance
 
 POWER = 0.8
 MAX_SEEDS = 1000  # seeds_needed gives up above this

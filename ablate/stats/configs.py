@@ -1,6 +1,6 @@
 """Configurations (cells): their labels, their seed values and t-intervals. Pure.
 
-A *cell* is every factor value except the seed; see `ablate.report.stats` for the runs
+A *cell* is every factor value except the seed; see `ablate.stats` for the runs
 table it reads and the units it returns.
 """
 
@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ablate.report.model import Factor, Interval, Response, level_label
-from ablate.report.stats.contrast import SEED, Key, Y, display, groups
-from ablate.report.stats.ttest import t_interval
+from ablate.stats.contrast import SEED, Key, Y, display, groups
+from ablate.stats.model import Factor, Interval, Response, level_label
+from ablate.stats.ttest import t_interval
 
 
 def config_label(values: Mapping[str, object], factors: Sequence[Factor]) -> str:

@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ablate.report.model import ScientificRow
-from ablate.report.stats.contrast import Key, groups
-from ablate.report.stats.ttest import t_interval
+from ablate.stats.contrast import Key, groups
+from ablate.stats.model import ScientificRow
+from ablate.stats.ttest import t_interval
 
 EDGE = 0.05  # a best nuisance value in the outer 5% of its range gets a warning
 

@@ -1,5 +1,5 @@
 """Main effects (each level against the baseline, paired by context and seed, else Welch)
-and the Pareto front of (cost, accuracy) points. Pure; the door is `ablate.report.stats`."""
+and the Pareto front of (cost, accuracy) points. Pure; the door is `ablate.stats`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ablate.report.model import Factor, Response
-from ablate.report.stats.contrast import (
+from ablate.stats.contrast import (
     Contrast,
     Y,
     display,
@@ -19,7 +18,8 @@ from ablate.report.stats.contrast import (
     paired_contrasts,
     seeds_per_cell,
 )
-from ablate.report.stats.ttest import (
+from ablate.stats.model import Factor, Response
+from ablate.stats.ttest import (
     paired_ttest,
     welch_ttest,
 )

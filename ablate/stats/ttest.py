@@ -18,7 +18,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 from scipy import stats as sps
 
-from ablate.report.model import Interval
+from ablate.stats.model import Interval
 
 LEVEL = 0.95  # the report's confidence level
 ALPHA = 0.05  # the report's significance level (Holm's family, power)

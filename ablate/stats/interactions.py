@@ -1,6 +1,6 @@
 """Two-factor interaction contrasts and the cell means of the interaction plot. Pure.
 
-See `ablate.report.stats` for the runs table it reads and the units it returns;
+See `ablate.stats` for the runs table it reads and the units it returns;
 import the public names from there.
 """
 
@@ -11,8 +11,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ablate.report.model import Factor, Interval, Response
-from ablate.report.stats.contrast import (
+from ablate.stats.contrast import (
     Contrast,
     Key,
     Y,
@@ -22,7 +21,8 @@ from ablate.report.stats.contrast import (
     paired_contrasts,
     seeds_per_cell,
 )
-from ablate.report.stats.ttest import paired_ttest, t_interval, welch_combination
+from ablate.stats.model import Factor, Interval, Response
+from ablate.stats.ttest import paired_ttest, t_interval, welch_combination
 
 
 def interaction(

@@ -2,7 +2,7 @@
 statistics return, and what the page renders. No I/O and no heavy imports here.
 
 Flow: `ablate.report.data` (MLflow -> `SweepData` -> `RunRow`s and the runs table)
--> `ablate.report.stats` (cells, effects, noise) -> `ablate.report.findings`
+-> `ablate.stats` (cells, effects, noise) -> `ablate.report.findings`
 (sentences) -> `ablate.report.figures` (SVG) and `ablate.report.page` (one HTML file);
 `ablate.report.build` composes them.
 """

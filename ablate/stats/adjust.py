@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ablate.report.model import Effect, Verdict
-from ablate.report.stats.contrast import Contrast
-from ablate.report.stats.ttest import ALPHA, LEVEL, t_quantile
+from ablate.stats.contrast import Contrast
+from ablate.stats.model import Effect, Verdict
+from ablate.stats.ttest import ALPHA, LEVEL, t_quantile
 
 
 def holm(

@@ -17,7 +17,7 @@ Runs whose response is missing (NaN) are left out of that response's numbers.
   why it is not statsmodels's, and `power` for why the power is not either).
 
 This package's `__init__` is the door: every public name of the statistics imports from
-`ablate.report.stats`. Main effects and the Pareto front are in `effects`, cells in
+`ablate.stats`. Main effects and the Pareto front are in `effects`, cells in
 `configs`, the t arithmetic in `ttest`, what contrasts share in `contrast`, interactions
 in `interactions`, Holm in `adjust`, seed noise in `power`, Optuna's best nuisance
 settings in `nuisance`.
@@ -25,14 +25,14 @@ settings in `nuisance`.
 
 from __future__ import annotations
 
-from ablate.report.stats.adjust import holm
-from ablate.report.stats.configs import cell_values, cells, config_label
-from ablate.report.stats.contrast import SEED, Contrast
-from ablate.report.stats.effects import main_effects, pareto_front
-from ablate.report.stats.interactions import interaction, interaction_cells
-from ablate.report.stats.nuisance import EDGE, Range, best_nuisance, fmt_value
-from ablate.report.stats.power import MAX_SEEDS, POWER, mde, seed_noise, seeds_needed
-from ablate.report.stats.ttest import ALPHA, FUZZ, LEVEL, TTest, t_interval, t_quantile
+from ablate.stats.adjust import holm
+from ablate.stats.configs import cell_values, cells, config_label
+from ablate.stats.contrast import SEED, Contrast
+from ablate.stats.effects import main_effects, pareto_front
+from ablate.stats.interactions import interaction, interaction_cells
+from ablate.stats.nuisance import EDGE, Range, best_nuisance, fmt_value
+from ablate.stats.power import MAX_SEEDS, POWER, mde, seed_noise, seeds_needed
+from ablate.stats.ttest import ALPHA, FUZZ, LEVEL, TTest, t_interval, t_quantile
 
 __all__ = [
     "ALPHA",
