@@ -1,9 +1,9 @@
 """`ablate report`: one offline HTML page per sweep, with effects, intervals and explanations.
 
 The room, top down: `build` composes `data/` (the sweep from the store, the runs table,
-one configuration order and colour map), `stats` (cells, effects, noise), `findings`
-(sentences), `figures/` (inline SVG) and `page/` (the HTML, with its templates);
-`model` holds the plain values they pass each other."""
+one configuration order and colour map), the `ablate.stats` room (cells, effects, noise,
+and `ablate.stats.model`, the plain values they pass each other), `findings` (sentences),
+`figures/` (inline SVG) and `page/` (the HTML, with its templates)."""
 
 from __future__ import annotations
 
