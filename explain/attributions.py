@@ -51,7 +51,7 @@ class MethodFn(Protocol):
         targets: torch.Tensor,
         cfg: ExplainConfig,
         *,
-        mean: tuple[float, float, float] = CIFAR_MEAN,
+        mean: tuple[float, ...] = CIFAR_MEAN,
     ) -> torch.Tensor: ...
 
 
@@ -112,6 +112,9 @@ def cam_parts(model: nn.Module) -> tuple[nn.Module, nn.Linear]:
 
     Raises MethodNotApplicable for a flatten head, a hidden FC layer, or another model.
     """
+    reason = getattr(model, "cam_not_applicable", None)  # an imported network says why
+    if isinstance(reason, str):
+        raise MethodNotApplicable(reason)
     layer, head, fc = (getattr(model, a, None) for a in ("cam_layer", "head", "fc"))
     if not (
         isinstance(layer, nn.Module)
@@ -139,7 +142,7 @@ def saliency(
     targets: torch.Tensor,
     cfg: ExplainConfig,
     *,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> torch.Tensor:
     """|d logit_target / d pixel|, max over colour channels (Simonyan et al. 2014)."""
     with _attributing(model):
@@ -154,7 +157,7 @@ def smoothgrad(
     targets: torch.Tensor,
     cfg: ExplainConfig,
     *,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> torch.Tensor:
     """Mean |gradient| over `cfg.smoothgrad_samples` noisy copies, max over channels.
 
@@ -183,7 +186,7 @@ def integrated_gradients(
     targets: torch.Tensor,
     cfg: ExplainConfig,
     *,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> torch.Tensor:
     """IG from a black (zeros) or dataset-mean baseline, summed over channels (signed)."""
     with _attributing(model):
@@ -209,7 +212,7 @@ def gradcam(
     targets: torch.Tensor,
     cfg: ExplainConfig,
     *,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> torch.Tensor:
     """Captum LayerGradCam on `gradcam_layer`, signed (no ReLU here), bilinear to image size."""
     layer = gradcam_layer(model, cfg)
@@ -226,7 +229,7 @@ def cam(
     targets: torch.Tensor,
     cfg: ExplainConfig,
     *,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> torch.Tensor:
     """CAM_c = sum_k w_ck A_k on the cam_layer output (Zhou et al. 2016), bilinear to image size.
 

@@ -211,7 +211,7 @@ def sensitivity_score(
     targets: torch.Tensor,
     method: str,
     cfg: ExplainConfig,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> float:
     """Mean Captum sensitivity_max of a method: max ||map(x+d) - map(x)|| / ||map(x)||, |d|<=r."""
     fn = METHODS[method]
@@ -243,7 +243,7 @@ def faithfulness(
     targets: torch.Tensor,
     maps: Mapping[str, torch.Tensor],
     cfg: ExplainConfig,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> tuple[dict[str, float], dict[str, bool], dict[str, dict[str, list[float]]]]:
     """All metrics for the raw maps of each method on images x: `xai.<method>.<metric>` keys
     (plus `metrics_seconds`, the time they took), flags `xai.<method>.sanity_failed`, and

@@ -31,7 +31,7 @@ from explain.methods import title as method_title
 
 DPI = 100  # canvas pixels are figure pixels: 1 inch = 100 px
 FEATURE_CMAP = "viridis"  # feature maps; attribution maps use explain.heatmap.CMAP
-CELL = 128  # px per image cell (a 32x32 image at 4x)
+CELL = 128  # px per image cell (a 32x32 image at 4x; larger images are shrunk to fit)
 GAP = 8  # px between cells
 LINE = 14  # px per line of 8 pt text at DPI 100
 
@@ -44,8 +44,14 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def _upscale(img: np.ndarray, size: int) -> np.ndarray:
-    """Nearest-neighbour upscale of (h, w[, 3]) to about size px: every pixel stays a block."""
-    f = max(1, size // max(img.shape[:2]))
+    """(h, w[, 3]) fitted into a size x size cell, aspect kept: a small image is upscaled by
+    a whole factor with nearest neighbour (every pixel stays a block); one larger than the
+    cell is shrunk (Pillow's box filter) so that its longer side is `size`."""
+    h, w = img.shape[:2]
+    if max(h, w) > size:
+        fit = (max(1, round(w * size / max(h, w))), max(1, round(h * size / max(h, w))))
+        return np.asarray(Image.fromarray(img).resize(fit, Image.Resampling.BOX))
+    f = max(1, size // max(h, w))
     return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
 
 

@@ -60,7 +60,7 @@ def _timed_maps(
     targets: torch.Tensor,
     methods: Sequence[str],
     cfg: ExplainConfig,
-    mean: tuple[float, float, float],
+    mean: tuple[float, ...],
 ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     maps, seconds = {}, {}
     for method in methods:
@@ -78,7 +78,7 @@ def compute_maps(
     targets: torch.Tensor | None,
     methods: Sequence[str],
     cfg: ExplainConfig,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> dict[str, torch.Tensor]:
     """Raw maps per method, each (N, H, W) float32 on CPU; targets None = predicted class.
 
@@ -126,7 +126,7 @@ def explain_run(
     classes: Sequence[str],
     cfg: ExplainConfig,
     out_dir: Path,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> ExplainResult:
     """Everything for one trained run: maps for probe (+ mistakes), metrics on the probe set,
     pictures, maps.npz, metrics.json.
@@ -246,7 +246,7 @@ def explain_images(
     out_dir: Path,
     names: Sequence[str],
     target: int | None = None,
-    mean: tuple[float, float, float] = CIFAR_MEAN,
+    mean: tuple[float, ...] = CIFAR_MEAN,
 ) -> list[Path]:
     """For `ablate explain`: per image a panel `<name>_panel.png` (original, each method's
     overlay, top-3), an overlay `<name>_<method>.png` and the raw map `<name>_<method>.npy`

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import torch
 
+# classes: a dataset with more (CIFAR-100) is probed on this many of them, drawn with the
+# seed, so that every run's explanations stay a few seconds' work and the gallery a page
+MAX_PROBE_CLASSES = 20
 
-def probe_indices(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
+
+def probe_indices(
+    labels: torch.Tensor, per_class: int, seed: int, max_classes: int = MAX_PROBE_CLASSES
+) -> torch.Tensor:
     """`per_class` indices of each class, drawn with a seeded generator; same labels -> same set.
 
     Ordered by class, then by index. A class with fewer images contributes all of them.
-    Depends only on (labels, per_class, seed), so every run of a sweep gets the same probe.
+    With more than `max_classes` classes, a seeded draw of `max_classes` of them is probed
+    (CIFAR-10's ten are all kept). Depends only on (labels, per_class, seed, max_classes),
+    so every run of a sweep gets the same probe.
     """
     if per_class < 1:
         raise ValueError(f"per_class must be >= 1, got {per_class}")
     labels = labels.detach().cpu().long().reshape(-1)
+    classes = torch.unique(labels)
+    if len(classes) > max_classes:
+        # its own generator: the draw of images below stays what it is for <= max_classes
+        pick = torch.randperm(len(classes), generator=torch.Generator().manual_seed(seed))
+        classes = classes[pick[:max_classes]].sort().values
     g = torch.Generator().manual_seed(seed)
     chosen = []
-    for c in torch.unique(labels).tolist():
+    for c in classes.tolist():
         members = torch.nonzero(labels == c).flatten()
         # a class's draw depends on the generator's draws for earlier classes, which
         # are fixed by the labels, so the result is deterministic

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -64,5 +64,5 @@ def explain_model(
         classes,
         cfg,
         out,
-        mean=cast("tuple[float, float, float]", tuple(datamodule.mean)),
+        mean=tuple(float(v) for v in datamodule.mean),
     )

@@ -1,6 +1,7 @@
-"""The LightningDataModule: CIFAR-10 held in memory as uint8, batched by tensor indexing.
+"""The LightningDataModule: an image dataset held in memory as uint8, batched by tensor
+indexing (CIFAR-10, CIFAR-100, or any image folder: grey or RGB, any one size).
 
-The whole dataset (about 180 MB as uint8) moves to the training device once in `setup`,
+The whole dataset (about 180 MB as uint8 for CIFAR-10) moves to the training device once in `setup`,
 so a batch is one `index_select` on the device: no workers, no PIL, no collation, no
 host-device copy per step. Conversion to float and augmentation happen per batch in the
 LightningModule's `on_after_batch_transfer` (see `lightning_modules.augment`).
@@ -18,8 +19,15 @@ import torch
 from torch import Tensor
 
 from lightning_modules.augment import augment_batch, crop_flip, to_float
-from lightning_modules.config import DataConfig
-from lightning_modules.data import CifarArrays, load_cifar10, split_train_val
+from lightning_modules.config import DataConfig, ModelConfig
+from lightning_modules.data import (
+    CifarArrays,
+    DataShape,
+    channel_stats,
+    load_cifar10,
+    model_fields_from_data,
+    split_train_val,
+)
 
 __all__ = [
     "CifarDataModule",
@@ -106,24 +114,6 @@ class TensorBatches:
             yield self.x.index_select(0, idx), self.y.index_select(0, idx)
 
 
-def channel_stats(x: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and (population) std of uint8 images (N, C, H, W), in [0, 1] units.
-
-    Exact, from a 256-bin histogram per channel: no float copy of the whole set.
-    """
-    if x.dtype != torch.uint8:
-        raise TypeError(f"expected uint8 images, got {x.dtype}")
-    levels = torch.arange(256, dtype=torch.float64) / 255
-    means, stds = [], []
-    for c in range(x.shape[1]):
-        hist = torch.bincount(x[:, c].flatten(), minlength=256).cpu().to(torch.float64)
-        p = hist / hist.sum()
-        mean = float((p * levels).sum())
-        means.append(mean)
-        stds.append(float((p * (levels - mean) ** 2).sum().sqrt()))
-    return tuple(means), tuple(stds)
-
-
 @dataclass(frozen=True)
 class _Splits:
     train_x: Tensor
@@ -178,11 +168,13 @@ def make_splits(arrays: CifarArrays, cfg: DataConfig) -> _Splits:
 
 
 class CifarDataModule(L.LightningDataModule):
-    """CIFAR-10 from `load_cifar10`, split with a seeded generator, served as uint8 batches.
+    """A dataset from `load_cifar10`, split with a seeded generator, served as uint8 batches.
 
-    After `setup`: `classes`, `source`, `mean`/`std` (per channel, [0, 1] units, of the
-    train part before `limit_train`), and `train_*`, `val_*`, `test_*` uint8 / int64
-    tensors, on the trainer's root device when a trainer is attached.
+    After `setup`: `classes`, `source`, `shape` (classes, channels, height, width),
+    `norm` (the network's normalisation: None = CIFAR-10's constants, else the cached
+    train-split mean and std), `mean`/`std` (per channel, [0, 1] units, of the train part
+    before `limit_train`: the explanations' baseline), and `train_*`, `val_*`, `test_*`
+    uint8 / int64 tensors, on the trainer's root device when a trainer is attached.
     """
 
     def __init__(self, cfg: DataConfig, batch_size: int, seed: int) -> None:
@@ -198,6 +190,8 @@ class CifarDataModule(L.LightningDataModule):
         self.source = ""
         self.mean: tuple[float, ...] = ()
         self.std: tuple[float, ...] = ()
+        self.norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+        self.shape: DataShape | None = None
 
     def prepare_data(self) -> None:
         # Decodes and fills the cache once; Lightning calls this before every fit/test.
@@ -210,9 +204,22 @@ class CifarDataModule(L.LightningDataModule):
             self._splits = make_splits(arrays, self.cfg)
             self.classes, self.source = arrays.classes, arrays.source
             self.mean, self.std = self._splits.mean, self._splits.std
+            self.norm, self.shape = arrays.norm_for_model(), arrays.shape
             self._arrays = None  # the splits hold copies; free the full set
         if self.trainer is not None:
             self._splits = self._splits.to(self.trainer.strategy.root_device)
+
+    def check_model(self, model: ModelConfig) -> None:
+        """Raise DataError when `model` cannot take this data (after `setup`): fewer
+        outputs than classes, other channels, another image size. A sweep fits the space
+        to the data before (`ablate.spaces.fit_to_data`, which also refuses extra
+        outputs); this guards a config built by hand."""
+        if self.shape is None:
+            raise RuntimeError("CifarDataModule: call setup() first")
+        given = {"in_channels": model.in_channels, "image_size": model.image_size}
+        if model.num_classes < len(self.shape.classes):
+            given["num_classes"] = model.num_classes
+        model_fields_from_data(self.shape, given, self.source or "the data", "in the run's config")
 
     def _load(self) -> CifarArrays:
         if self._arrays is None:

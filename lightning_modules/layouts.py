@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightning_modules.cifar import CIFAR10_CLASSES, IMAGE_SIDE
+from lightning_modules.cifar import CIFAR10_CLASSES
 from lightning_modules.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -24,14 +24,15 @@ HOW_TO_POINT = (
     "Point ablate at a local copy with the `--data PATH` flag, the YAML key `data.source`, "
     "or the environment variable ABLATE_DATA. Accepted: a .zip or folder with "
     "train/<class>/ and test/<class>/ image folders "
-    f"({IMAGE_SIDE}x{IMAGE_SIDE} PNG or JPEG, at the top or one "
+    "(PNG or JPEG of one size, 8 px or more, grey or RGB, at the top or one "
     "folder down), a folder of PNGs with a labels CSV (or the CSV itself), or a folder "
-    f"holding torchvision's {TORCHVISION_FOLDER}/ or {TORCHVISION_ARCHIVE}."
+    f"holding torchvision's {TORCHVISION_FOLDER}/ or {TORCHVISION_ARCHIVE} "
+    "(CIFAR-100: cifar-100-python/ or cifar-100-python.tar.gz, with data.format: cifar100)."
 )
 
 
 # caps that refuse a zip bomb (or a wrong file) before anything is decompressed
-MAX_IMAGE_BYTES = 1 << 20  # a 32x32 image is a few KB
+MAX_IMAGE_BYTES = 16 << 20  # a 32x32 image is a few KB; a 1024x1024 RGB PNG at most 3 MB
 MAX_TOTAL_BYTES = 2 << 30  # the PNG copy of CIFAR-10 is about 150 MB
 
 
@@ -54,14 +55,14 @@ def check_sizes(entries: Iterable[tuple[str, int]], where: str) -> None:
     for name, size in entries:
         if size > MAX_IMAGE_BYTES:
             raise DataError(
-                f"{where}: refused: {name} is {size:,} bytes (uncompressed); a "
-                f"{IMAGE_SIDE}x{IMAGE_SIDE} image must be under {MAX_IMAGE_BYTES:,} bytes."
+                f"{where}: refused: {name} is {size:,} bytes (uncompressed); an "
+                f"image file must be under {MAX_IMAGE_BYTES:,} bytes."
             )
         total += size
     if total > MAX_TOTAL_BYTES:
         raise DataError(
             f"{where}: refused: its images add up to {total:,} bytes (uncompressed), over the "
-            f"cap of {MAX_TOTAL_BYTES:,} bytes for a CIFAR-10 copy."
+            f"cap of {MAX_TOTAL_BYTES:,} bytes for an image dataset."
         )
 
 

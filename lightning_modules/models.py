@@ -16,10 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_modules.cifar import CIFAR_MEAN, CIFAR_STD
-from lightning_modules.config import ModelConfig
+from lightning_modules.config import ModelConfig, is_external
 from lightning_modules.errors import InvalidPointError
 from lightning_modules.shapes import (
     check_shapes,
+    feature_hw,
     feature_sizes,
     invalid_reason,
     pools_after,
@@ -37,6 +38,7 @@ __all__ = [
     "build_model",
     "check_shapes",
     "count_params",
+    "feature_hw",
     "feature_sizes",
     "flops_per_image",
     "invalid_reason",
@@ -49,7 +51,9 @@ class SameConv2d(nn.Conv2d):
     """Conv2d with Keras "same" padding for any kernel and stride.
 
     PyTorch refuses padding='same' with stride > 1, and padding=k//2 turns
-    32x32 into 33x33 for k=4, so asymmetric padding is applied explicitly.
+    32x32 into 33x33 for k=4, so asymmetric padding is applied explicitly. Where it is
+    symmetric (odd kernel at stride 1, the common case) the conv pads by itself: the
+    same zeros without a separate F.pad copy of the input (issue 14 section 4).
     """
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, bias: bool) -> None:
@@ -59,9 +63,10 @@ class SameConv2d(nn.Conv2d):
         k, s = self.kernel_size[0], self.stride[0]
         _, top, bottom = same_padding(x.shape[-2], k, s)
         _, left, right = same_padding(x.shape[-1], k, s)
-        if top or bottom or left or right:
-            x = F.pad(x, (left, right, top, bottom))
-        return super().forward(x)
+        if top == bottom and left == right:
+            padding = (top, left)
+            return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation)
+        return super().forward(F.pad(x, (left, right, top, bottom)))
 
 
 # per-channel (mean, std) in [0, 1] pixel units, as measured on a training split
@@ -122,14 +127,14 @@ class CNN(nn.Module):
                     layers.append(nn.MaxPool2d(2))
             blocks.append(nn.Sequential(*layers))
         self.features = nn.Sequential(*blocks)
-        side = feature_sizes(cfg)[-1]
+        h, w = feature_hw(cfg)[-1]
         head: list[nn.Module] = []
         if cfg.head == "gap":
             head += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
             n_in = ch
         else:
             head += [nn.Flatten()]
-            n_in = ch * side * side
+            n_in = ch * h * w
         if cfg.hidden:
             head += [nn.Linear(n_in, cfg.hidden), nn.ReLU(inplace=False)]
             n_in = cfg.hidden
@@ -146,15 +151,29 @@ class CNN(nn.Module):
         return self.fc(self.head(self.features(self.normalize(x))))
 
 
-# name -> builder(cfg, norm). One entry today; a ResNet would be a second line.
-ARCHS: dict[str, Callable[[ModelConfig, Normalization | None], nn.Module]] = {"cnn": CNN}
+def _resnet(cfg: ModelConfig, norm: Normalization | None) -> nn.Module:
+    from lightning_modules.resnet import ResNet  # resnet.py builds on this module
+
+    return ResNet(cfg, norm)
+
+
+# name -> builder(cfg, norm)
+ARCHS: dict[str, Callable[[ModelConfig, Normalization | None], nn.Module]] = {
+    "cnn": CNN,
+    "resnet": _resnet,
+}
 
 
 def build_model(cfg: ModelConfig, norm: Normalization | None = None) -> nn.Module:
     """Look the architecture up by name; fail loudly on an unknown one.
 
-    norm: the data's per-channel (mean, std); None = CIFAR-10's.
+    norm: the data's per-channel (mean, std); None = CIFAR-10's. An arch "module:callable"
+    is the user's own network (lightning_modules.external).
     """
+    if is_external(cfg.arch):
+        from lightning_modules.external import ExternalNet  # imports this module
+
+        return ExternalNet(cfg, norm)
     try:
         builder = ARCHS[cfg.arch]
     except KeyError:
@@ -175,7 +194,7 @@ def flops_per_image(model: nn.Module, cfg: ModelConfig) -> int:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    x = torch.zeros(1, cfg.in_channels, cfg.image_size, cfg.image_size, device=device)
+    x = torch.zeros(1, cfg.in_channels, *cfg.image_hw(), device=device)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(x)
     model.train(was_training)

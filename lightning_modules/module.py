@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning as L
@@ -50,6 +51,8 @@ class Classifier(L.LightningModule):
         x, y = batch
         if self.training and self.cfg.data.augment:
             x = augment_batch(x)  # on uint8: 3x cheaper than on float
+        # 0.35 ms per 128 images, and 0.4 ms more for channels_last (1% of a keras_cnn
+        # step on 2 cores): it keeps the data in memory at a quarter of float's size
         x = to_float(x)
         if self.cfg.train.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -72,13 +75,22 @@ class Classifier(L.LightningModule):
         return loss
 
     def _watch_divergence(self, loss: torch.Tensor, batch_idx: int) -> None:
-        """Remember the first non-finite loss on the device; stop training once the host
-        sees it (every step on the CPU, where looking is free)."""
+        """Stop at the first non-finite loss. On the CPU the host reads the loss every
+        step: 1 us, where the device-side bookkeeping below costs 70 us of small tensor
+        ops per step (measured on a 2-core EPYC). On an accelerator, remember the first
+        non-finite loss on the device and look every DIVERGENCE_CHECK_STEPS steps."""
+        if loss.device.type == "cpu":
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                self.bad_step.fill_(self.global_step)
+                self.bad_loss.fill_(value)
+                self.raise_if_diverged()
+            return
         first = ~torch.isfinite(loss.detach()) & (self.bad_step < 0)
         step = torch.full_like(self.bad_step, self.global_step)
         self.bad_step = torch.where(first, step, self.bad_step)
         self.bad_loss = torch.where(first, loss.detach().float(), self.bad_loss)
-        if self.device.type == "cpu" or batch_idx % DIVERGENCE_CHECK_STEPS == 0:
+        if batch_idx % DIVERGENCE_CHECK_STEPS == 0:
             self.raise_if_diverged()
 
     def raise_if_diverged(self) -> None:

@@ -20,6 +20,25 @@ class Preset:
     legacy_name: str  # the seed script's name, kept as an alias and inside run keys
 
 
+# He et al. 2016, Table 6: the CIFAR-10 nets and their parameter counts, in millions
+RESNET_DEPTHS = (20, 32, 44, 56, 110)
+TABLE6_PARAMS_M = {20: 0.27, 32: 0.46, 44: 0.66, 56: 0.85, 110: 1.7}
+
+
+def _resnet(depth: int, residual: bool) -> Preset:
+    """ResNet-`depth` of He et al. section 4.2, or its plain twin (no shortcuts)."""
+    n = (depth - 2) // 6
+    note = (
+        f"He et al. ResNet-{depth} (CIFAR): 3 stages x {n} basic blocks, 16-32-64 filters, "
+        f"option-A shortcuts, GAP head; Table 6: {TABLE6_PARAMS_M[depth]}M params"
+        if residual
+        else f"plain twin of resnet{depth}: the same layers without shortcuts (He et al. Fig. 6)"
+    )
+    name = f"resnet{depth}" if residual else f"plain{depth}"
+    fields = dict(arch="resnet", depth=depth, width=16, kernel_size=3, head="gap")
+    return Preset(name, note, {**fields, "batch_norm": True, "residual": residual}, name)
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -68,6 +87,8 @@ PRESETS: dict[str, Preset] = {
             ),
             legacy_name="fast",
         ),
+        *(_resnet(depth, True) for depth in RESNET_DEPTHS),
+        *(_resnet(depth, False) for depth in RESNET_DEPTHS if depth <= 56),  # Figure 6's
     )
 }
 ALIASES: dict[str, str] = {

@@ -156,7 +156,9 @@ def fit_and_test(
         torch.set_num_threads(t.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     dm = datamodule or CifarDataModule(cfg.data, batch_size=t.batch_size, seed=cfg.seed)
-    net = build_model(cfg.model)
+    dm.setup("fit")  # the data first: the net takes its normalisation, and must fit it
+    dm.check_model(cfg.model)
+    net = build_model(cfg.model, dm.norm)
     if t.channels_last:
         net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     module = Classifier(net, cfg)

@@ -60,6 +60,34 @@ def test_same_padding_matches_keras(size: int, kernel: int, stride: int) -> None
     assert conv(torch.zeros(1, 1, size, size)).shape[-1] == out
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+@pytest.mark.parametrize("size", [31, 32, 33])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_same_conv_equals_explicit_pad_then_conv(
+    kernel: int, stride: int, size: int, channels_last: bool
+) -> None:
+    """Symmetric padding inside the conv (issue 14 section 4) gives the very numbers of
+    F.pad-then-conv, as SameConv2d computed them before; the gradients agree to float noise
+    (another backward kernel sums in another order)."""
+    torch.manual_seed(0)
+    conv = SameConv2d(4, 6, kernel, stride, bias=True)
+    x = torch.randn(2, 4, size, size + 1, requires_grad=True)  # odd and even sides at once
+    xin = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    _, top, bottom = same_padding(size, kernel, stride)
+    _, left, right = same_padding(size + 1, kernel, stride)
+    padded = torch.nn.functional.pad(xin, (left, right, top, bottom))
+    want = torch.nn.functional.conv2d(padded, conv.weight, conv.bias, stride)
+    got = conv(xin)
+    assert torch.equal(got, want)
+    g = torch.randn_like(want)
+    assert conv.bias is not None
+    inputs = (x, conv.weight, conv.bias)
+    want_grads = torch.autograd.grad(want, inputs, g)
+    for a, b in zip(torch.autograd.grad(got, inputs, g), want_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_4x4_kernel_keeps_32x32() -> None:
     conv = SameConv2d(3, 4, 4, 1, bias=False)
     assert conv(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 32, 32)
@@ -96,7 +124,7 @@ def test_relu_not_inplace_and_unknown_arch() -> None:
     net = build_model(ModelConfig())
     assert all(not m.inplace for m in net.modules() if isinstance(m, torch.nn.ReLU))
     with pytest.raises(InvalidPointError, match=r"unknown model\.arch"):
-        build_model(ModelConfig(arch="resnet"))
+        build_model(ModelConfig(arch="densenet"))
 
 
 def test_fast_preset_pools_after_each_blocks_first_conv() -> None:

@@ -1,7 +1,10 @@
 """Tables that need no training: `ablate run --dry-run` and `ablate models`.
 
 The dry run counts parameters by arithmetic (`lightning_modules.shapes`), so it
-imports neither torch nor Lightning; `ablate models` builds each preset once.
+imports neither torch nor Lightning; `ablate models` builds each preset once. A space
+with an imported network (`model.arch: module:callable`) is the exception: each distinct
+config is built once on the meta device to count its parameters and FLOPs, and once on
+the CPU with one dummy batch, as `ablate run` checks it (`lightning_modules.external`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Sequence
 
 from ablate.runtime import console, table
 from ablate.spaces import ModelConfig, Point, Space, sweep_id
+from lightning_modules.config import is_external
 
 
 def print_points(space: Space, points: Sequence[Point]) -> None:
@@ -17,21 +21,38 @@ def print_points(space: Space, points: Sequence[Point]) -> None:
     from lightning_modules.shapes import invalid_reason
 
     keys = sorted(space.grid)
+    external = any(is_external(p.config.model.arch) for p in points)
     rows = []
     invalid: list[str] = []
     for p in points:
-        reason = invalid_reason(p.config.model)
+        if is_external(p.config.model.arch):
+            from lightning_modules.external import counts, point_reason
+
+            reason = point_reason(p.config.model)
+            n, flops = counts(p.config.model) if reason is None else (0, 0)
+            sizes = ["-", "-"] if reason else [f"{n:,}", f"{flops / 1e6:.2f}"]
+        else:
+            reason = invalid_reason(p.config.model)
+            sizes = ["-" if reason else f"{_params(p.config.model):,}"]
+            sizes += ["-"] if external else []  # FLOPs by arithmetic: not for built-ins yet
         if reason is not None:
             invalid.append(f"  #{p.index + 1} {p.label}: {reason}")
-        params = "-" if reason else f"{_params(p.config.model):,}"
         status = "INVALID" if reason else "ok"
         rows.append(
-            [p.index + 1, *(p.values[k] for k in keys), p.seed, params, p.config.key(), status]
+            [p.index + 1, *(p.values[k] for k in keys), p.seed, *sizes, p.config.key(), status]
         )
     table(
         f"{space.experiment}: {len(points)} runs ({len(invalid)} invalid) from {space.path}, "
-        f"sweep {sweep_id(list(points))}",
-        ["#", *(k.split(".")[-1] for k in keys), "seed", "params", "run key", "status"],
+        f"sweep {sweep_id(list(points), space.until)}",
+        [
+            "#",
+            *(k.split(".")[-1] for k in keys),
+            "seed",
+            "params",
+            *(["MFLOP/img"] if external else []),
+            "run key",
+            "status",
+        ],
         rows,
     )
     if invalid:
