@@ -102,10 +102,15 @@ def test_missing_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.e2e  # the real explain command on a real MLflow store
 def test_explain_unknown_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ablate.store import Tracker
+
     monkeypatch.chdir(tmp_path)
-    code, out = invoke(
-        "explain", "0123456789abcdef", "--tracking-uri", f"sqlite:///{tmp_path}/m.db"
-    )
+    uri = f"sqlite:///{tmp_path}/m.db"
+    code, out = invoke("explain", "0123456789abcdef", "--tracking-uri", uri)
+    assert_user_error(code, out, f"no tracking store at {tmp_path}/m.db")
+    assert not (tmp_path / "m.db").exists()  # reading creates no store
+    Tracker(uri)  # an empty store
+    code, out = invoke("explain", "0123456789abcdef", "--tracking-uri", uri)
     assert_user_error(code, out, "no run '0123456789abcdef'")
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ablate.store.liveness import is_stale as is_stale
     from ablate.store.liveness import worker_id as worker_id
     from ablate.store.loading import load_run as load_run
+    from ablate.store.loading import model_from_checkpoint as model_from_checkpoint
+    from ablate.store.loading import run_checkpoint as run_checkpoint
     from ablate.store.run_handle import RunHandle as RunHandle
     from ablate.store.schema import CHECKPOINT as CHECKPOINT
     from ablate.store.states import RunState as RunState
@@ -41,7 +43,9 @@ _WHERE = {
     "is_stale": "ablate.store.liveness",
     "load_run": "ablate.store.loading",
     "mask_password": "ablate.store.access",
+    "model_from_checkpoint": "ablate.store.loading",
     "resolve_tracking_uri": "ablate.store.tracking",
+    "run_checkpoint": "ablate.store.loading",
     "sqlite_path": "ablate.store.access",
     "worker_id": "ablate.store.liveness",
 }

@@ -9,21 +9,26 @@ from torch import nn
 
 from ablate.errors import AblateError
 from ablate.spaces import RunConfig
-from ablate.store.access import mask_password
 from ablate.store.tracking import Tracker, resolve_tracking_uri
 
 
 def load_run(run_id: str, tracking_uri: str | None = None) -> tuple[nn.Module, RunConfig]:
     """The model (eval mode, CPU) and resolved config of a logged run.
 
-    Needs nothing but the run's own checkpoint artifact, which carries the config.
+    run_id: the whole id or a unique prefix of it (at least 4 characters; the sweep's
+    table prints 12). Needs nothing but the run's own checkpoint artifact, which carries
+    the config. Reads only: a store that is not there is an error, never created.
     tracking_uri: default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this folder.
     """
-    tracking_uri = resolve_tracking_uri(tracking_uri, os.environ)
-    tracker = Tracker(tracking_uri)
-    if not tracker.run_exists(run_id):
-        raise AblateError(f"no run {run_id!r} in the tracking store {mask_password(tracking_uri)}.")
-    return model_from_checkpoint(load_checkpoint_or_explain(tracker, run_id))
+    return model_from_checkpoint(run_checkpoint(run_id, tracking_uri)[1])
+
+
+def run_checkpoint(run_id: str, tracking_uri: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(full run id, slim checkpoint) of the run `run_id` names (a unique prefix will do),
+    read without creating a store or printing MLflow's download bar."""
+    tracker = Tracker.reading(resolve_tracking_uri(tracking_uri, os.environ))
+    full = tracker.find_run_id(run_id)
+    return full, load_checkpoint_or_explain(tracker, full)
 
 
 def load_checkpoint_or_explain(tracker: Tracker, run_id: str) -> dict[str, Any]:

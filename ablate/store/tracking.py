@@ -18,11 +18,14 @@ run, never the MLflow client.
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
+import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -51,6 +54,41 @@ if TYPE_CHECKING:
 # MLflow 3.17's own default store in the working folder: `mlflow ui` finds it
 # with no flags. (Its `file:` store now raises unless explicitly allowed.)
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+# Run ids are 32 hex characters (uuid4); any unique prefix this long names one, as in git.
+MIN_RUN_ID_PREFIX = 4
+RUN_ID_PREFIX = re.compile(r"[0-9a-f]{1,32}")
+CANDIDATES_LISTED = 5  # runs an ambiguous prefix names
+
+
+def _local_store(uri: str) -> Path | None:
+    """The sqlite file or `file:` folder of a store on this machine, else None."""
+    if uri.startswith("file:"):
+        return Path(urllib.parse.urlparse(uri).path)
+    return stores.sqlite_path(uri)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters two strings share."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+@contextlib.contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """No tqdm bar on stderr while a read downloads artifacts (`load_run` in a notebook or
+    script prints only what it returns). MLflow reads the variable at every download; a
+    value the user set stays."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
 
 
 def resolve_tracking_uri(flag: str | None, env: Mapping[str, str]) -> str:
@@ -386,7 +424,8 @@ class Tracker:
 
     def download_artifact(self, run_id: str, path: str, dst: Path) -> Path:
         """One artifact of a run into `dst`; raises (MLflow's types) when it is missing."""
-        return Path(self._client.download_artifacts(run_id, path, str(dst)))
+        with _no_progress_bar():
+            return Path(self._client.download_artifacts(run_id, path, str(dst)))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         batch = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
@@ -471,7 +510,7 @@ class Tracker:
     def load_checkpoint(self, run_id: str) -> dict[str, Any]:
         import torch
 
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _no_progress_bar():
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=CHECKPOINT, dst_path=tmp, tracking_uri=self.uri
             )
@@ -491,6 +530,77 @@ class Tracker:
         except mlflow.exceptions.MlflowException:
             return False
         return True
+
+    @classmethod
+    def reading(cls, tracking_uri: str) -> Tracker:
+        """A Tracker for reading only: a sqlite file (or `file:` folder) that is not there
+        is refused in one line instead of MLflow creating an empty store, and a server
+        that does not answer fails in seconds, not after minutes of retries."""
+        if (path := _local_store(tracking_uri)) is not None and not path.exists():
+            raise stores.StoreError(
+                f"no tracking store at {path}: give the store of the sweep with "
+                "--tracking-uri (load_run: tracking_uri=) or MLFLOW_TRACKING_URI."
+            )
+        if tracking_uri.startswith(("http://", "https://")):
+            stores.check_server(tracking_uri)
+        return cls(tracking_uri)
+
+    def find_run_id(self, given: str) -> str:
+        """The full id of the run `given` names: its whole id, or a unique prefix of at
+        least MIN_RUN_ID_PREFIX hex characters, as git takes commits (the sweep's table
+        prints 12). Raises AblateError naming the candidates of an ambiguous prefix."""
+        where = stores.mask_password(self.uri)
+        text = given.strip().lower()
+        if text and self.run_exists(text):
+            return text
+        if not RUN_ID_PREFIX.fullmatch(text):
+            raise AblateError(f"no run {given!r} in the tracking store {where}.")
+        if len(text) < MIN_RUN_ID_PREFIX:
+            raise AblateError(
+                f"run id {given!r}: give at least {MIN_RUN_ID_PREFIX} of its characters "
+                "(the sweep's table prints 12)."
+            )
+        found = self._runs_with_prefix(text, CANDIDATES_LISTED + 1)
+        if not found:
+            raise AblateError(
+                f"no run {given!r} in the tracking store {where}: no run id starts with it."
+            )
+        if len(found) == 1:
+            return found[0][0]
+        shown = found[:CANDIDATES_LISTED]
+        # as many characters as tell the candidates apart, at least the table's 12
+        width = max(12, *(_common_prefix(a, b) + 1 for a, _ in shown for b, _ in shown if a < b))
+        listed = ", ".join(f"{rid[:width]} ({name})" for rid, name in shown)
+        more = f" and more ({len(shown)} shown)" if len(found) > CANDIDATES_LISTED else ""
+        raise AblateError(
+            f"run id {given!r} is ambiguous in {where}: it starts the ids {listed}{more}. "
+            "Give more of the id."
+        )
+
+    def _runs_with_prefix(self, prefix: str, limit: int) -> list[tuple[str, str]]:
+        """(run id, run name) of up to `limit` active runs whose id starts with `prefix`
+        (hex only, so no LIKE wildcard): the store filters, so a store of thousands of
+        runs sends back only the matches. Every experiment, a page of them at a time."""
+        out: list[tuple[str, str]] = []
+        token = None
+        while len(out) < limit:
+            exps = self._client.search_experiments(max_results=1000, page_token=token)
+            if exps:
+                runs = self._client.search_runs(
+                    [e.experiment_id for e in exps],
+                    filter_string=f"attributes.run_id LIKE '{prefix}%'",
+                    max_results=limit - len(out),
+                )
+                # LIKE ignores case on some databases; ids are lowercase hex
+                out += [
+                    (r.info.run_id, r.info.run_name)
+                    for r in runs
+                    if r.info.run_id.startswith(prefix)
+                ]
+            token = exps.token
+            if not token:
+                break
+        return out
 
     # ------------------------------------------------------- reading (ablate report)
     def sweeps(self, experiment: str | None = None) -> list[SweepRun]:
