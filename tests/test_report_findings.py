@@ -216,3 +216,100 @@ def test_end_to_end_n_1() -> None:
         "stride 3 vs 1: n = 1, no interval; run more seeds (seeds: 3)",
         "seed noise: unknown, no configuration has 2 seeds; run more seeds (seeds: 3)",
     ]
+
+
+# --------------------------------------------------------------------------- issue 15 C, D, E
+
+COUNT = Response("params", "parameters", "thousand", 1e-3, False, "cost")
+FLOPS = Response("flops_per_image", "FLOPs per image", "MFLOP", 1e-6, False, "cost")
+
+
+def with_equivalence(e: Effect, margin: float = 1.0, **kw: Any) -> Effect:
+    import dataclasses
+
+    return dataclasses.replace(e, margin=margin, **kw)
+
+
+def test_equivalent_within_the_margin() -> None:
+    e = with_equivalence(
+        effect("model.kernel_size", 4, 3, -0.05, -0.5, 0.4, "equivalent"),
+        lo_equiv=-0.42,
+        hi_equiv=0.32,
+        p_equiv=0.004,
+        p_equiv_holm=0.008,
+    )
+    assert findings([e], [ACC]) == [
+        "kernel 4x4 vs 3x3: equivalent within ±1.0 point (-0.4 to +0.3, TOST interval, "
+        "3 seeds, paired)"
+    ]
+    half = with_equivalence(e, margin=0.5)
+    assert "equivalent within ±0.5 points" in findings([half], [ACC])[0]
+    timed = with_equivalence(
+        effect("model.stride", 2, 1, 0.5, -2.0, 3.0, "equivalent", "train_seconds"),
+        margin=5.0,
+        lo_equiv=-1.5,
+        hi_equiv=2.5,
+    )
+    assert findings([timed], [TIME]) == [
+        "stride 2 vs 1 on train time: equivalent within ±5.00 s (-1.50 to +2.50, TOST interval, "
+        "3 seeds, paired)"
+    ]
+
+
+def test_no_clear_difference_says_what_would_settle_it() -> None:
+    e = with_equivalence(
+        effect("model.kernel_size", 4, 3, 0.25, -0.4, 0.9, "no clear difference"), seeds_needed=14
+    )
+    assert findings([e], [ACC]) == [
+        "kernel 4x4 vs 3x3: no clear difference (-0.4 to +0.9); about 14 seeds would settle it "
+        "(80% power for a 1.0-point difference)"
+    ]
+    # never fewer than the seeds there are + 1, and a cap at 1000
+    close = with_equivalence(e, seeds_needed=2)
+    assert "about 4 seeds would settle it" in findings([close], [ACC])[0]
+    far = with_equivalence(e, seeds_needed=None)
+    assert findings([far], [ACC])[0].endswith(
+        "; more than 1000 seeds would be needed to settle it (a 1.0-point difference)"
+    )
+
+
+def test_a_clear_difference_inside_the_margin_says_so() -> None:
+    e = with_equivalence(effect("model.stride", 3, 1, 0.3, 0.2, 0.4, "better"), p_equiv_holm=0.001)
+    assert findings([e], [ACC]) == [
+        "stride 3 beats stride 1 by 0.3 points (95% CI 0.2 to 0.4, 3 seeds, paired), "
+        "within the ±1.0 point margin"
+    ]
+
+
+def test_exact_differences_of_deterministic_responses() -> None:
+    params = effect("model.stride", 3, 1, -40.32, None, None, "exact", "params", "exact")
+    flops = effect("model.stride", 3, 1, -12.3, None, None, "exact", "flops_per_image", "exact")
+    same = effect("model.head", "gap", "flatten", 0.0, None, None, "exact", "params", "exact")
+    assert findings([params, flops, same], [ACC, COUNT, FLOPS]) == [
+        "stride 3 has 40,320 fewer parameters than stride 1 (exact)",
+        "stride 3 vs 1 on FLOPs per image: 12.3 MFLOP less (exact)",
+    ]
+
+
+def test_exact_params_end_to_end_have_no_interval_or_p() -> None:
+    df = pd.DataFrame(
+        [
+            {"model.stride": st, "seed": s, "params": p}
+            for st, p in ((1, 120_000.0), (3, 79_680.0))
+            for s in (1, 2, 3)
+        ]
+    )
+    (e,) = holm(main_effects(df, [Factor("model.stride", (1, 3))], COUNT, {"model.stride": 1}))
+    (sentence,) = findings([e], [ACC, COUNT])
+    assert sentence == "stride 3 has 40,320 fewer parameters than stride 1 (exact)"
+    assert "CI" not in sentence and e.p is None
+
+
+def test_seed_noise_of_tuned_trials() -> None:
+    from ablate.stats import TUNED_TRIALS
+
+    noise = SeedNoise("test_acc", math.nan, 0, 1, None, 1.0, None, TUNED_TRIALS)
+    assert noise_sentence(noise, ACC) == (
+        "seed noise: unknown, no repeated seeds of one configuration: the trials are different "
+        "configurations, one seed each; confirmation seeds (confirm_seeds: 3) give them"
+    )

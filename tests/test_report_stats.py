@@ -13,13 +13,16 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
 from ablate.stats import (
+    NO_REPEATS,
+    TUNED_TRIALS,
     Contrast,
     Range,
     best_nuisance,
@@ -38,6 +41,8 @@ from ablate.stats import (
     t_quantile,
 )
 from ablate.stats.model import Effect, Factor, Response
+from ablate.stats.power import paired_power
+from ablate.stats.ttest import paired_ttest, welch_ttest
 
 # t table: t_{0.975, df} and t_{0.8, df}
 T975 = {1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582}
@@ -273,11 +278,17 @@ def test_zero_variance_differences() -> None:
             main_effects(df, [Factor("model.stride", (1, 2))], params, {"model.stride": 1}),
             higher_is_better=False,
         )
-    assert e.estimate == -500.0 and e.lo == -500.0 and e.hi == -500.0 and e.p == 0.0
-    assert e.lo_holm == -500.0 and e.p_holm == 0.0 and e.verdict == "better"
+    # issue 15 D: constant within every cell is deterministic, stated exactly, not tested
+    assert e.estimate == -500.0 and e.method == "exact" and e.verdict == "exact"
+    assert e.lo is None and e.hi is None and e.p is None and e.p_holm is None
     same = runs([({"model.stride": st}, s, 7.0) for s in (1, 2) for st in (1, 2)], key="params")
     (z,) = main_effects(same, [Factor("model.stride", (1, 2))], params, {"model.stride": 1})
-    assert z.estimate == 0.0 and z.p == 1.0 and z.lo == z.hi == 0.0
+    assert z.estimate == 0.0 and z.p is None and z.method == "exact"
+    # the t-test's own zero-SE edge (differences all equal), which such data used to reach
+    t = paired_ttest([-500.0, -500.0, -500.0])
+    assert t.estimate == -500.0 and t.lo == t.hi == -500.0 and t.p == 0.0 and t.se == 0.0
+    z0 = paired_ttest([0.0, 0.0])
+    assert z0.estimate == 0.0 and z0.p == 1.0 and z0.lo == z0.hi == 0.0
 
 
 def test_float_rounding_is_not_variance() -> None:
@@ -297,7 +308,10 @@ def test_float_rounding_is_not_variance() -> None:
         ]
     )
     (z,) = holm(main_effects(same, [Factor("model.stride", (1, 2))], ACC, {"model.stride": 1}))
-    assert z.estimate == 0.0 and z.p == 1.0 and z.verdict == "no clear difference"
+    # constant within each cell: exact (issue 15 D), and its rounding-only gap is exactly 0
+    assert z.estimate == 0.0 and z.p is None and z.verdict == "exact"
+    r = paired_ttest([(0.1 + 0.2) * 100 - 30.0] * 3)  # the same gap through the t-test
+    assert r.estimate == 0.0 and r.p == 1.0
 
 
 def test_zero_variance_welch() -> None:
@@ -305,7 +319,12 @@ def test_zero_variance_welch() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (e,) = main_effects(df, [Factor("model.stride", (1, 2))], ACC, {"model.stride": 1})
-    assert e.method == "welch" and e.p == 0.0 and e.lo == e.hi == pytest.approx(-10.0)
+    # constant within each cell: exact (issue 15 D); Welch's zero-variance edge directly
+    assert e.method == "exact" and e.p is None and e.estimate == pytest.approx(-10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = welch_ttest(np.array([60.0, 60.0]), np.array([70.0, 70.0, 70.0]))
+    assert w.p == 0.0 and w.lo == w.hi == pytest.approx(-10.0)
 
 
 # --------------------------------------------------------------------------- Holm
@@ -402,6 +421,40 @@ def test_t_interval_contains_the_mean(values: list[float]) -> None:
 # --------------------------------------------------------------------------- seed noise
 
 
+def exact_power(d: float, n: int) -> float:
+    """Two-sided power of the one-sample t-test, by hand from scipy's noncentral t:
+    P(T' > t_c) + P(T' < -t_c), T' ~ nct(n - 1, d sqrt(n)), t_c = t_{0.975, n - 1}."""
+    tc = float(sps.t.ppf(0.975, n - 1))
+    nc = d * math.sqrt(n)
+    lower = float(sps.nct.cdf(-tc, n - 1, nc))
+    return float(sps.nct.sf(tc, n - 1, nc)) + (0.0 if math.isnan(lower) else lower)
+
+
+def exact_mde(sd: float, n: int, power: float = 0.8) -> float:
+    """sqrt(2) sd times the d whose exact power is `power` (bisection, by hand)."""
+    lo, hi = 0.0, 100.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if exact_power(mid, n) < power else (lo, mid)
+    return (lo + hi) / 2 * math.sqrt(2) * sd
+
+
+def test_exact_power_against_a_published_value() -> None:
+    # G*Power's "actual power" (one-sample t, two-tailed, alpha 0.05) for the n it gives
+    # at power 0.8: d 0.5 -> n 34, 0.8077775; d 1.0 -> n 10, 0.8030969
+    assert exact_power(0.5, 34) == pytest.approx(0.8078, abs=5e-4)
+    assert exact_power(1.0, 10) == pytest.approx(0.8031, abs=5e-4)
+
+
+def test_exact_power_where_scipy_returns_nan() -> None:
+    # scipy 1.17's noncentral t gives NaN in far tails; the power there is known
+    assert float(paired_power(7 / math.sqrt(2), 3)[()]) == pytest.approx(0.97360, abs=1e-4)
+    assert float(paired_power(2.4830129068452864, 250)[()]) == 1.0  # near tail NaN
+    assert float(paired_power(1.0, 10)[()]) == pytest.approx(exact_power(1.0, 10), rel=1e-9)
+    ns = np.arange(2, 400)
+    assert np.all(np.diff(paired_power(0.3, ns)) >= 0)  # no NaN, rising with n
+
+
 def test_seed_noise_mde_and_seeds_needed() -> None:
     # cell stride 1: [70, 72, 74] (var 4); stride 2: [60, 61, 65] (var 7); stride 3: 1 seed
     df = one_factor({1: [0.70, 0.72, 0.74], 2: [0.60, 0.61, 0.65], 3: [0.5]})
@@ -410,12 +463,14 @@ def test_seed_noise_mde_and_seeds_needed() -> None:
     assert noise.pooled_sd == pytest.approx(sd) and noise.df == 4
     assert noise.seeds == 1  # the smallest cell decides
     assert noise.mde is None  # nothing is detectable with 1 seed
-    # MDE(n) = (t_{0.975,n-1} + t_{0.8,n-1}) * sqrt(2) * sd / sqrt(n)
-    by_hand = {n: (T975[n - 1] + T80[n - 1]) * math.sqrt(2) * sd / math.sqrt(n) for n in (3, 4, 5)}
+    # issue 15 C: exact noncentral-t power (was the central (t_a + t_b) approximation)
+    by_hand = {n: exact_mde(sd, n) for n in (3, 4, 5, 6)}
+    approx = {n: (T975[n - 1] + T80[n - 1]) * math.sqrt(2) * sd / math.sqrt(n) for n in (3, 4, 5)}
+    assert all(by_hand[n] > approx[n] for n in approx)  # the approximation was optimistic
     assert by_hand[4] > 6.0 >= by_hand[5]
     assert noise.seeds_needed == 5 and noise.seeds_for == 6.0
     for n, v in by_hand.items():
-        assert mde(sd, n) == pytest.approx(v, abs=1e-5)
+        assert mde(sd, n) == pytest.approx(v, rel=1e-7)
 
 
 def test_seed_noise_at_three_seeds() -> None:
@@ -423,9 +478,7 @@ def test_seed_noise_at_three_seeds() -> None:
     noise = seed_noise(df, [STRIDE], ACC)
     sd = math.sqrt(5.5)
     assert noise.seeds == 3
-    assert noise.mde == pytest.approx(
-        (T975[2] + T80[2]) * math.sqrt(2) * sd / math.sqrt(3), abs=1e-5
-    )
+    assert noise.mde == pytest.approx(exact_mde(sd, 3), rel=1e-7)
     n = noise.seeds_needed
     assert n is not None and noise.seeds_for == 1.0
     assert mde(sd, n) <= 1.0 < mde(sd, n - 1)  # type: ignore[operator]
@@ -437,6 +490,7 @@ def test_seed_noise_without_replication() -> None:
     assert noise.mde is None and noise.seeds_needed is None
 
 
+@settings(deadline=None)  # exact power: a first call can take 0.3 s on a busy machine
 @given(st.floats(min_value=0.01, max_value=100.0), st.floats(min_value=0.1, max_value=10.0))
 def test_seeds_needed_is_the_smallest(sd: float, target: float) -> None:
     n = seeds_needed(sd, target)
@@ -647,3 +701,113 @@ def test_pareto_front_is_not_dominated(pts: list[tuple[float, float]]) -> None:
         assert not any(c <= pts[i][0] and a >= pts[i][1] and (c, a) != pts[i] for c, a in pts)
     for j in set(range(len(pts))) - set(front):
         assert any(pts[i][0] <= pts[j][0] and pts[i][1] >= pts[j][1] for i in front)
+
+
+# --------------------------------------------------------------------------- issue 15 D, E
+
+PARAMS = Response("params", "parameters", "thousand", 1e-3, False, "cost")
+FLOPS = Response("flops_per_image", "FLOPs per image", "MFLOP", 1e-6, False, "cost")
+SPREAD = Response("xai.cam.sanity_spearman", "sanity", "", 1.0, False, "explanations")
+# SH, SH_BASE: stride 1/3 x head, as for the interactions above
+
+
+def design_table(seeds: int = 3) -> pd.DataFrame:
+    """stride x head, accuracy noisy; parameters and FLOPs fixed by the cell."""
+    rng = np.random.default_rng(5)
+    params = {
+        (1, "flatten"): 120_000,
+        (3, "flatten"): 79_680,
+        (1, "gap"): 60_000,
+        (3, "gap"): 59_840,
+    }
+    rows = []
+    for (sv, hd), p in params.items():
+        for s in range(seeds):
+            rows.append(
+                {
+                    "model.stride": sv,
+                    "model.head": hd,
+                    "seed": s,
+                    "test_acc": 0.6 + 0.05 * (sv == 1) + rng.normal(0, 0.01),
+                    "params": float(p),
+                    "flops_per_image": 1e6 * (9.0 if sv == 1 else 1.0),
+                    "xai.cam.sanity_spearman": 0.25 if hd == "gap" else 0.5,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_deterministic_responses_are_exact_differences() -> None:
+    df = design_table()
+    fx = {e.factor: e for e in holm(main_effects(df, SH, PARAMS, SH_BASE), False)}
+    stride = fx["model.stride"]
+    # mean over the head contexts of (stride 3 - stride 1): (-40,320 + -160) / 2, thousands
+    assert stride.estimate == pytest.approx((-40.32 - 0.16) / 2, abs=1e-12)
+    assert (stride.method, stride.verdict, stride.n) == ("exact", "exact", 2)
+    assert stride.lo is None and stride.hi is None and stride.p is None
+    assert stride.p_holm is None and stride.lo_holm is None
+    # any metric with zero within-cell spread (2+ seeds) is deterministic too
+    (sp_stride, sp_head) = holm(main_effects(df, SH, SPREAD, SH_BASE), False)
+    assert sp_stride.verdict == sp_head.verdict == "exact"
+    assert sp_stride.estimate == 0.0 and sp_head.estimate == pytest.approx(-0.25)
+    # but one seed cannot show a metric is constant, unless it is a design property
+    one = design_table(seeds=1)
+    assert {e.method for e in main_effects(one, SH, SPREAD, SH_BASE)} == {"paired"}
+    assert holm(main_effects(one, SH, FLOPS, SH_BASE))[0].verdict == "exact"
+    # noisy accuracy stays tested
+    assert {e.method for e in main_effects(df, SH, ACC, SH_BASE)} == {"paired"}
+
+
+def test_deterministic_responses_leave_the_holm_family() -> None:
+    df = design_table()
+    acc = main_effects(df, SH, ACC, SH_BASE)
+    alone = holm(acc)
+    # the accuracy numbers are the same with or without the parameter column in the table
+    assert holm(main_effects(df.drop(columns=["params"]), SH, ACC, SH_BASE)) == alone
+    # and with the parameter effects in the same Holm call: they are not counted in m
+    mixed = holm(acc + main_effects(df, SH, PARAMS, SH_BASE))
+    assert mixed[: len(acc)] == alone
+    assert [e.verdict for e in mixed[len(acc) :]] == ["exact", "exact"]
+
+
+def tuned_table(seeds: int = 1) -> pd.DataFrame:
+    """A tuned sweep: three trials (different lr and width), `seeds` seeds each."""
+    trials = [(0.01, 32, 0.62), (0.003, 64, 0.55), (0.001, 16, 0.70)]
+    return pd.DataFrame(
+        [
+            {
+                "train.lr": lr,
+                "model.width": w,
+                "seed": s,
+                "test_acc": acc + 0.001 * s,
+                "flops_per_image": w * 1e5,
+            }
+            for lr, w, acc in trials
+            for s in range(seeds)
+        ]
+    )
+
+
+TUNED = [Factor("train.lr", (), "nuisance"), Factor("model.width", (), "nuisance")]
+
+
+def test_tuned_trials_are_configurations_not_seeds() -> None:
+    df = tuned_table()
+    noise = seed_noise(df, TUNED, ACC)
+    assert math.isnan(noise.pooled_sd) and noise.mde is None and noise.seeds_needed is None
+    assert noise.why == TUNED_TRIALS and noise.seeds == 1
+    for resp in (ACC, FLOPS):
+        ((label, iv),) = cells(df, TUNED, resp).items()
+        assert label == "all" and iv.n == 3 and iv.lo is None and iv.hi is None
+        assert math.isnan(iv.sd) and iv.why == TUNED_TRIALS
+    # before issue 15 the spread of the three trials was reported as seed noise
+    assert not math.isnan(seed_noise(df, [], ACC).pooled_sd)
+
+
+def test_repeated_seeds_of_one_configuration_give_seed_noise() -> None:
+    df = tuned_table(seeds=3)  # each trial's setting at 3 seeds: noise within each
+    noise = seed_noise(df, TUNED, ACC)
+    assert noise.why == "" and noise.df == 6 and noise.seeds == 3
+    assert noise.pooled_sd == pytest.approx(0.1, rel=1e-9)  # 0.001 * s in points: sd 0.1
+    # a single configuration at one seed has no noise either, for the plain reason
+    assert seed_noise(tuned_table().iloc[:1], TUNED, ACC).why == NO_REPEATS

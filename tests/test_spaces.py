@@ -120,6 +120,10 @@ def test_shipped_spaces_load(tmp_path: Path) -> None:
     assert sizes["strides"] == 3
     assert sizes["full"] == 3 * 2 * 2 * 3 * 3
     assert sizes["smoke"] == 2
+    assert sizes["strides_settled"] == 3 * 12  # at most: seed blocks until settled, max 12
+    settled = load_space(ROOT / "search_spaces" / "strides_settled.yaml")
+    assert settled.until is not None and (settled.until.min, settled.until.max) == (2, 12)
+    assert settled.margins == {"test_acc": 1.0}
 
 
 # --------------------------------------------------------------- bad configs

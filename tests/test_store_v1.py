@@ -4,6 +4,11 @@
 `fixtures/store_v1/expected/` the `runs.csv` and `effects.csv` that `ablate report`
 wrote from it then. The same command on a copy of the store must write the same
 rows and columns, every number equal to 1e-9.
+
+`effects.csv` was written again once since (issue 15), and only these changed: six
+columns were added (margin, p_equiv, p_equiv_holm, lo_equiv, hi_equiv, seeds_needed),
+and the four parameter and FLOP rows became exact differences (no interval, p or
+verdict). Every other cell of the old file was equal to 1e-9.
 """
 
 from __future__ import annotations

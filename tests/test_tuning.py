@@ -239,6 +239,7 @@ def test_scientific_points_each_get_their_best_nuisance(
         "--n-trials", "2", "--max-epochs", "1",
         "--set", "data.limit_train=300", "--set", "data.limit_test=100",
         "--set", "model.width=8", "--set", "explain.enabled=false",
+        "--set", "confirm_seeds=0",  # the tuning alone (tests/test_confirm_seeds.py confirms)
     )  # fmt: skip
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     parent, _ = the_sweep(client, "strides_tuned_lr")
@@ -254,6 +255,7 @@ def test_scientific_points_each_get_their_best_nuisance(
         assert f"{lr:.3g}" in page, f"best lr {lr} of a stride is not on the page"
     assert set(best["points"]) == {"stride=1 seed=0", "stride=2 seed=0", "stride=3 seed=0"}
     for b in best["points"].values():
+        assert "confirmation" not in b  # confirm_seeds=0: none
         assert set(b["best_params"]) == {"train.lr", "train.weight_decay"}
         assert 0.0 <= b["best_value"] <= 1.0 and b["trials"] == 2
         assert parent_of(client.get_run(b["mlflow_run_id"])) == parent.info.run_id
@@ -270,6 +272,8 @@ def test_two_workers_run_exactly_n_trials_per_study(
         "--workers", "2", "--n-trials", "3", "--max-epochs", "1",
         "--set", "data.limit_train=200", "--set", "data.limit_test=50",
         "--set", "model.width=8", "--set", "explain.enabled=false",
+        "--set", "confirm_seeds=0",  # the trials alone (tests/test_confirm_seeds.py confirms)
+        "--no-report",  # nothing here is about the report
     ]  # fmt: skip
     monkeypatch.setattr("sys.argv", ["ablate", *args])  # workers re-run this command line
     result = CliRunner().invoke(app, args)

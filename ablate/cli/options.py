@@ -42,6 +42,49 @@ SeedsOpt = Annotated[
     ),
 ]
 MaxEpochsOpt = Annotated[int | None, typer.Option("--max-epochs", min=1)]
+UntilSettledOpt = Annotated[
+    bool,
+    typer.Option(
+        "--until-settled",
+        help="kind: grid only: run seed blocks until every effect of test accuracy is settled "
+        "(seeds: {min: 2, max: 12, until: settled})",
+    ),
+]
+MaxSeedsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-seeds", min=1, help="with --until-settled: stop at this many seeds (default 12)"
+    ),
+]
+MarginOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--margin",
+        help="equivalence margin, e.g. --margin test_acc=0.5 (points; a bare number is for "
+        "test_acc); repeatable; overrides margins: in the space",
+    ),
+]
+
+
+def seed_rule(until_settled: bool, max_seeds: int | None) -> dict[str, Any] | None:
+    """--until-settled / --max-seeds as a partial `seeds:` rule (the space checks it)."""
+    rule: dict[str, Any] = {"until": "settled"} if until_settled else {}
+    if max_seeds is not None:
+        rule["max"] = max_seeds
+    return rule or None
+
+
+def margins(given: list[str]) -> dict[str, Any]:
+    """--margin test_acc=0.5 --margin 0.5 -> {"test_acc": 0.5} (the space validates it)."""
+    out: dict[str, Any] = {}
+    for text in given:
+        key, _, raw = text.rpartition("=")
+        try:
+            value: Any = float(raw)
+        except ValueError:
+            value = raw
+        out[key.strip() or "test_acc"] = value
+    return out
 
 
 def overrides(

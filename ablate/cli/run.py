@@ -13,14 +13,19 @@ import typer
 from ablate.cli.exits import SWEEP_FAILED, user_errors
 from ablate.cli.options import (
     DataOpt,
+    MarginOpt,
     MaxEpochsOpt,
+    MaxSeedsOpt,
     SeedsOpt,
     StorageOpt,
     TrackingOpt,
+    UntilSettledOpt,
     load_space_as_run,
+    margins,
     overrides,
+    seed_rule,
 )
-from ablate.errors import USER_ERRORS
+from ablate.errors import USER_ERRORS, ConfigError
 
 if TYPE_CHECKING:
     pass
@@ -37,6 +42,9 @@ def run(
     ] = False,
     max_epochs: MaxEpochsOpt = None,
     seeds: SeedsOpt = None,
+    until_settled: UntilSettledOpt = False,
+    max_seeds: MaxSeedsOpt = None,
+    margin: MarginOpt = None,
     data: DataOpt = None,
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="auto, cpu, gpu")] = None,
     experiment: Annotated[
@@ -71,6 +79,13 @@ def run(
         ov = overrides(set_ or [], max_epochs, data, accelerator, experiment, seeds)
         if n_trials is not None:
             ov["n_trials"] = n_trials
+        rule = seed_rule(until_settled, max_seeds)
+        if rule is not None:
+            if seeds is not None:
+                raise ConfigError("--seeds N and --until-settled/--max-seeds: give one of them.")
+            ov["seeds"] = rule
+        if margin:
+            ov["margins"] = margins(margin)
         sp = load_space_as_run(space, ov)
         if dry_run:
             from ablate.inspection import print_points

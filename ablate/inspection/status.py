@@ -113,7 +113,9 @@ def point_state(runs: list[ChildRun], now: float, stale_after: float) -> str:
 
 def space_sweep_id(space: Space) -> str:
     """The id `ablate run` gives the sweep of this space (with its overrides)."""
-    return space_hash(space) if space.kind == "optuna" else sweep_id(expand(space))
+    if space.kind == "optuna":
+        return space_hash(space)
+    return sweep_id(expand(space), space.until)
 
 
 def space_plan(space: Space) -> int:

@@ -20,14 +20,28 @@ k seeds, paired|welch"):
                                "kernel 4x4 vs 3x3: no clear difference (-0.4 to +0.9)"
   (when the 95% interval excludes 0 but Holm's correction does not:
                                "... no clear difference after Holm correction (+0.1 to +1.6)")
+  with a margin, what would settle it is added:
+                               "...; about 14 seeds would settle it (80% power for a 1.0-point
+                               difference)"
+- equivalent (TOST within the margin, Holm):
+                               "kernel 4x4 vs 3x3: equivalent within ±1.0 point (-0.4 to +0.3,
+                               TOST interval, 3 seeds, paired)"
+  (the interval is the one the TOST reads: 90% in a family of one, wider at Holm's steps)
+- better/worse also inside the margin: the sentence ends ", within the ±1.0 point margin"
+- exact (a deterministic response, never tested):
+                               "stride 3 has 40,320 fewer parameters than stride 1 (exact)"
+                               (counts: unit "thousand"), else "stride 3 vs 1 on FLOPs per
+                               image: 12.3 MFLOP less (exact)"; a zero gap gives no sentence
 - headline, n = 1:             "stride 2 vs 1: n = 1, no interval; run more seeds (seeds: 3)"
 - interaction, better/worse:   "stride x head interaction: the stride 3 − 1 gap changes by
                                +4.1 points with GAP vs flatten ({ci})"
 - seed noise (headline only):  "seed noise: SD 0.4 points per cell; at 3 seeds the smallest
                                detectable difference is 1.6 points; 6 seeds would detect 1 point"
+  (exact noncentral-t power; tuned trials without repeated seeds: "seed noise: unknown,
+  no repeated seeds of one configuration: ...; confirmation seeds give them")
 
-Cost and explanation responses get sentences only for better/worse verdicts; the
-n = 1 advice is given once, on the headline response.
+Cost and explanation responses get sentences only for better/worse, equivalent and
+exact verdicts; the n = 1 advice is given once, on the headline response.
 Numbers: one decimal for "points"; otherwise three significant digits, thousands
 separated from 10,000 on.
 """
@@ -37,6 +51,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ablate.stats import ALPHA, TUNED_TRIALS
 from ablate.stats.model import Effect, Response, SeedNoise, factor_name, level_label
 
 GROUP_ORDER = {"accuracy": 0, "cost": 1, "explanations": 2}
@@ -74,10 +89,59 @@ def _on(response: Response, headline: bool) -> str:
     return "" if headline else f" on {response.label}"
 
 
+def _margin_text(margin: float, response: Response) -> str:
+    """'±1.0 point', '±0.5 points', '±5 s', '±0.02'."""
+    d = _decimals(response, margin)
+    if response.unit == "points":
+        return f"±{_num(margin, d)} point" + ("" if margin == 1 else "s")
+    return f"±{_amount(margin, d, response)}"
+
+
+def _exact_sentence(e: Effect, response: Response, headline: bool) -> str | None:
+    """A deterministic response's gap, stated exactly (no interval, p or verdict)."""
+    if e.estimate == 0.0 or not math.isfinite(e.estimate):
+        return None
+    name = factor_name(e.factor)
+    lv, base = level_label(e.factor, e.level), level_label(e.factor, e.baseline)
+    up = e.estimate > 0
+    if response.unit == "thousand" and response.scale == 1e-3:  # a count: say it whole
+        count = abs(e.estimate) / response.scale
+        return (
+            f"{name} {lv} has {round(count):,} {'more' if up else 'fewer'} {response.label} "
+            f"than {name} {base} (exact)"
+        )
+    d = _decimals(response, abs(e.estimate))
+    if headline:
+        return f"{name} {lv} vs {base}: {_num(e.estimate, d, sign=True)} {response.unit} (exact)"
+    word = ("more" if up else "less") if response.unit else ("higher" if up else "lower")
+    return (
+        f"{name} {lv} vs {base} on {response.label}: "
+        f"{_amount(abs(e.estimate), d, response)} {word} (exact)"
+    )
+
+
+def _settle_text(e: Effect, response: Response) -> str:
+    """'; about 14 seeds would settle it (80% power for a 1.0-point difference)'."""
+    if e.margin is None:
+        return ""
+    d = _decimals(response, e.margin)
+    size = (
+        f"{_num(e.margin, d)}-point"
+        if response.unit == "points"
+        else _amount(e.margin, d, response)
+    )
+    if e.seeds_needed is None:
+        return f"; more than 1000 seeds would be needed to settle it (a {size} difference)"
+    need = max(e.seeds_needed, e.seeds + 1)
+    return f"; about {need} seeds would settle it (80% power for a {size} difference)"
+
+
 def _main_sentence(e: Effect, response: Response, headline: bool) -> str | None:
     name = factor_name(e.factor)
     lv, base = level_label(e.factor, e.level), level_label(e.factor, e.baseline)
     accuracy = response.group == "accuracy"
+    if e.verdict == "exact":
+        return _exact_sentence(e, response, headline)
     if e.verdict == "n = 1":
         if not headline:
             return None  # the same advice as the headline's
@@ -95,6 +159,17 @@ def _main_sentence(e: Effect, response: Response, headline: bool) -> str | None:
         return (
             f"{name} {lv} vs {base}{_on(response, headline)}: no clear difference{after} "
             f"({_num(e.lo, d, sign=True)} to {_num(e.hi, d, sign=True)})"
+            f"{_settle_text(e, response)}"
+        )
+    if e.verdict == "equivalent":
+        if e.margin is None or e.lo_equiv is None or e.hi_equiv is None:
+            return None
+        d = _decimals(response, max(abs(e.lo_equiv), abs(e.hi_equiv), e.margin))
+        seeds = f"{e.seeds} seed" + ("" if e.seeds == 1 else "s")
+        return (
+            f"{name} {lv} vs {base}{_on(response, headline)}: equivalent within "
+            f"{_margin_text(e.margin, response)} ({_num(e.lo_equiv, d, sign=True)} to "
+            f"{_num(e.hi_equiv, d, sign=True)}, TOST interval, {seeds}, {e.method})"
         )
     # better/worse: the winner first, the magnitude positive
     level_wins = e.verdict == "better"
@@ -104,14 +179,17 @@ def _main_sentence(e: Effect, response: Response, headline: bool) -> str | None:
     lo, hi = (-e.hi, -e.lo) if flip else (e.lo, e.hi)
     d = _decimals(response, mag)
     ci = _ci(lo, hi, d, e)
+    inside = ""
+    if e.margin is not None and e.p_equiv_holm is not None and e.p_equiv_holm < ALPHA:
+        inside = f", within the {_margin_text(e.margin, response)} margin"
     if headline:
-        return f"{name} {winner} beats {name} {loser} by {_amount(mag, d, response)} ({ci})"
+        return f"{name} {winner} beats {name} {loser} by {_amount(mag, d, response)} ({ci}){inside}"
     # the sign of winner - loser on the response itself
     up = (e.estimate > 0) == level_wins
     word = ("more" if up else "less") if response.unit else ("higher" if up else "lower")
     return (
         f"{name} {winner} beats {name} {loser} on {response.label}: "
-        f"{_amount(mag, d, response)} {word} ({ci})"
+        f"{_amount(mag, d, response)} {word} ({ci}){inside}"
     )
 
 
@@ -134,6 +212,10 @@ def _interaction_sentence(e: Effect, response: Response, headline: bool) -> str 
 def noise_sentence(noise: SeedNoise, response: Response) -> str:
     """One sentence on seed noise: its SD, what the current seeds detect, what would."""
     unit = f" {response.unit}" if response.unit else ""
+    if math.isnan(noise.pooled_sd) and noise.why == TUNED_TRIALS:
+        return (
+            f"seed noise: unknown, {TUNED_TRIALS}; confirmation seeds (confirm_seeds: 3) give them"
+        )
     if math.isnan(noise.pooled_sd):
         return (
             "seed noise: unknown, no configuration has 2 seeds; "

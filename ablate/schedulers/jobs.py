@@ -104,6 +104,16 @@ class Settled:
     note: str  # e.g. "finished earlier (run ...)"
 
 
+class Judge(Protocol):
+    """A sweep that stops when settled (`seeds: {min, max, until: settled}`): after a seed
+    block, may it stop? `ablate.sweep.settling` decides with the report's statistics on
+    the sweep's finished runs, read back from the store, and tags the parent."""
+
+    def __call__(self, parent: str, seeds: int) -> bool:
+        """After seed block `seeds` (seeds 0 .. seeds - 1 of every point done): True when
+        no effect is open. Recomputed from the runs, so calling it again is harmless."""
+
+
 class Scheduler(Protocol):
     """Decides what runs next. Built with the sweep's `Tracker`; the engine calls, in
     order: `open`, `reap`, then `next` and `record` until `next` returns None, then

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -114,15 +114,23 @@ def trials_by_key(study: StudyHandle) -> dict[str, list[FrozenTrial]]:
     return out
 
 
-def enqueue_missing(study: StudyHandle, items: Sequence[tuple[str, int, str]]) -> int:
-    """Enqueue (key, index, label) items that have no COMPLETE, RUNNING or WAITING trial.
+def enqueue_missing(
+    study: StudyHandle,
+    items: Sequence[tuple[str, int, str]],
+    attrs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> int:
+    """Enqueue (key, index, label) items that have no COMPLETE, RUNNING or WAITING trial,
+    each with `attrs[key]` as further user attributes (a confirmation run's setting).
     Call under `study_lock`. Returns how many were enqueued."""
     live = {TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING}
     have = {k for k, ts in trials_by_key(study).items() if any(t.state in live for t in ts)}
     n = 0
     for key, index, label in items:
         if key not in have:
-            study.study.enqueue_trial({}, user_attrs={KEY: key, INDEX: index, LABEL: label})
+            extra = dict((attrs or {}).get(key, {}))
+            study.study.enqueue_trial(
+                {}, user_attrs={**extra, KEY: key, INDEX: index, LABEL: label}
+            )
             n += 1
     return n
 

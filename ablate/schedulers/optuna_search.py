@@ -4,6 +4,10 @@ Every trial is a child run of the sweep's one parent (shared by all workers
 through the anchor study's user attributes), tagged with the study, trial number
 and state; pruned trials are marked with the epoch. The parent records, per
 scientific point, the best trial and its nuisance setting (`best.json`).
+
+With `confirm_seeds: N` (3 by default where the space has `scientific:`), each study's
+best setting is then trained on N fresh seeds (`ablate.schedulers.confirm`), and
+best.json gains, per scientific value, the mean and interval over those runs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from optuna.trial import TrialState
 
 from ablate.runtime import table
 from ablate.schedulers import ledger
+from ablate.schedulers.confirm import Confirmations, ConfirmTicket
 from ablate.schedulers.jobs import Job, Outcome, Settled, SweepOptions
 from ablate.schedulers.optuna_adapter import StudyHandle
 from ablate.schedulers.reaping import fail_stale_runs, open_shared_parent, release_stale
@@ -85,11 +90,26 @@ class OptunaSearch:
         self.spec = spec_of(space)
         self.storage_url = opts.storage or DEFAULT_STORAGE
         self.scientific = expand(space)  # one point per scientific value (no scientific: one)
-        self.total = len(self.scientific) * self.spec.n_trials
+        # trials, then confirmation runs, of every study
+        self.total = len(self.scientific) * (self.spec.n_trials + self.spec.confirm_seeds)
         self.storage = ledger.open_storage(self.storage_url)
         self.sid = space_hash(space)
         self.root = schema.optuna_study_root(space.experiment, self.sid)
         self.anchor = ledger.open_study(self.storage, self.root)  # holds the parent run id
+        self.confirm = (
+            Confirmations(
+                space,
+                self.spec,
+                self.scientific,
+                self.storage,
+                self.root,
+                tracker,
+                opts.stale_after,
+            )
+            if self.spec.confirm_seeds
+            else None
+        )
+        self._planned: set[int] = set()  # scientific points whose confirmation is queued
         self._point = -1  # index into self.scientific of the study being tuned
         self._study: StudyHandle | None = None
         self._started_at = 0.0
@@ -121,6 +141,8 @@ class OptunaSearch:
             release_stale(self.tracker, self._study, self.parent, self.opts.stale_after)
         else:
             fail_stale_runs(self.tracker, self.tracker.children(self.parent), self.opts.stale_after)
+        if self.confirm is not None and self._planned:
+            self.confirm.reap(self.parent)
 
     def _advance(self) -> bool:
         """Record the best of the study just tuned; open the next one. False at the end."""
@@ -144,18 +166,54 @@ class OptunaSearch:
     def next(self) -> Job | Settled | None:
         while True:
             if self._study is None and not self._advance():
-                return None
+                return self._drain()
             assert self._study is not None
             self.reap()
             trial, study_done = self._ask(self._study)
+            if study_done and self.confirm is not None:
+                if self._running(self._study):  # timed out: the best is known once they end
+                    time.sleep(self.opts.poll_seconds)
+                    continue
+                if self._point not in self._planned:
+                    self.confirm.plan(self._point, self._study, self.parent)
+                    self._planned.add(self._point)
+                job = self._confirm_job()
+                if job is not None:
+                    return job
             if study_done:
                 if not self._advance():
-                    return None
+                    return self._drain()
                 continue
             if trial is None:
                 time.sleep(self.opts.poll_seconds)  # the last trials run elsewhere: wait
                 continue
             return self._job(self._study, trial)
+
+    def _drain(self) -> Job | None:
+        """After the last study: confirmation runs still waiting (left by a worker that
+        died, or queued by another); wait while others run theirs, as a shared grid does,
+        so that a run whose worker dies is taken over. None when none is left."""
+        if self.confirm is None:
+            return None
+        while True:
+            self.reap()
+            job = self._confirm_job()
+            if job is not None:
+                return job
+            if not self.confirm.busy():
+                return None
+            time.sleep(self.opts.poll_seconds)
+
+    def _confirm_job(self) -> Job | None:
+        assert self.confirm is not None
+        job = self.confirm.claim(self.started + 1, self.total - self.started)
+        if job is not None:
+            self.started += 1
+        return job
+
+    @staticmethod
+    def _running(study: StudyHandle) -> bool:
+        return bool(study.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
     def _ask(self, study: StudyHandle) -> tuple[optuna.Trial | None, bool]:
         """A new trial, or (None, True) when the study has its n_trials, or (None, False)
@@ -208,6 +266,11 @@ class OptunaSearch:
         )
 
     def record(self, job: Job, outcome: Outcome) -> None:
+        if isinstance(job.handle, ConfirmTicket):
+            assert self.confirm is not None
+            self.confirm.record(job, outcome)
+            self._record_best()  # best.json's confirmation numbers, current after every run
+            return
         assert self._study is not None
         state = TRIAL_STATE.get(outcome.state, TrialState.FAIL)
         value = outcome.metrics.get(self.spec.metric) if state == TrialState.COMPLETE else None
@@ -223,15 +286,20 @@ class OptunaSearch:
             self.tracker.set_tags(outcome.run_id, {schema.OPTUNA_STATE: state.name})
 
     def close(self) -> None:
+        if self.confirm is not None:
+            self._record_best()  # a rerun with nothing left to train still writes them
         if not self.best:
             return
+        metric = self.spec.metric
         rows = [
             [label, f"{b['best_value']:.4f}", json.dumps(b["best_params"]), b["trials"]]
+            + ([_confirmed(b.get("confirmation", {}).get(metric))] if self.confirm else [])
             for label, b in self.best.items()
         ]
+        confirmed = [f"{metric} over confirmation seeds (95% CI)"] if self.confirm else []
         table(
-            f"Best {self.spec.metric} per scientific point",
-            ["point", self.spec.metric, "best nuisance setting", "trials"],
+            f"Best {metric} per scientific point",
+            ["point", metric, "best nuisance setting", "trials", *confirmed],
             rows,
         )
 
@@ -241,6 +309,10 @@ class OptunaSearch:
         self.best = best_by_point(self.storage, self.root, self.scientific)
         if not self.best:
             return
+        if self.confirm is not None:
+            for label, confirmation in self.confirm.summary(self.parent).items():
+                if label in self.best:
+                    self.best[label]["confirmation"] = confirmation
         spec = self.spec
         payload = {"metric": spec.metric, "direction": spec.direction, "points": self.best}
         self.tracker.log_parent_json(self.parent, schema.BEST_JSON, payload)
@@ -251,6 +323,16 @@ class OptunaSearch:
                 for label, b in self.best.items()
             },
         )
+
+
+def _confirmed(iv: dict[str, Any] | None) -> str:
+    """'0.4210 (0.3984 to 0.4436, 3 seeds)' for the summary table."""
+    if not iv or not iv.get("n"):
+        return "-"
+    seeds = f"{iv['n']} seed" + ("" if iv["n"] == 1 else "s")
+    if iv.get("lo") is None:
+        return f"{iv['mean']:.4f} ({seeds})"
+    return f"{iv['mean']:.4f} ({iv['lo']:.4f} to {iv['hi']:.4f}, {seeds})"
 
 
 def best_by_point(

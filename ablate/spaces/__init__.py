@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ablate.spaces.config import DataConfig as DataConfig
     from ablate.spaces.config import ModelConfig as ModelConfig
     from ablate.spaces.config import RunConfig as RunConfig
+    from ablate.spaces.data_fit import fit_to_data as fit_to_data
     from ablate.spaces.distributions import CategoricalDist as CategoricalDist
     from ablate.spaces.distributions import Dist as Dist
     from ablate.spaces.distributions import FloatDist as FloatDist
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
+    "fit_to_data": "ablate.spaces.data_fit",
     "CategoricalDist": "ablate.spaces.distributions",
     "DataConfig": "ablate.spaces.config",
     "Dist": "ablate.spaces.distributions",

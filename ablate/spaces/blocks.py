@@ -36,6 +36,7 @@ from ablate.spaces.limits import (
     shown,
 )
 from ablate.spaces.strict_yaml import load_text
+from lightning_modules.config import is_external
 from lightning_modules.presets import ALIASES, PRESETS, find_preset
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -44,10 +45,24 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "train": TrainConfig,
     "explain": ExplainConfig,
 }
-GRID_KEYS = ("experiment", "kind", "description", "base", "grid", "seeds")
+GRID_KEYS = ("experiment", "kind", "description", "base", "grid", "seeds", "margins")
 # a pydantic error of this type says what is wrong with a whole block (low above high),
 # so `pydantic_error` prints "KEY: REASON" without a value
 REASON = "reason"
+
+
+@dataclass(frozen=True)
+class SeedRule:
+    """`seeds: {min: 2, max: 12, until: settled}`: seed blocks 0, 1, ... up to `max`,
+    looked at after each block from `min` on; the sweep stops when every main effect of
+    the headline response is settled (`ablate.stats.settle`), or at `max`."""
+
+    min: int  # seeds per point before the first look
+    max: int  # seeds per point at most
+    until: str = "settled"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"min": self.min, "max": self.max, "until": self.until}
 
 
 @dataclass(frozen=True)
@@ -62,13 +77,20 @@ class Space:
     seeds: tuple[int, ...]
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific blocks (optuna)
+    # `seeds: {min, max, until: settled}`; `seeds` then holds 0 .. max - 1
+    until: SeedRule | None = None
+    # response key -> equivalence margin in display units (points for accuracy)
+    margins: dict[str, float] = field(default_factory=dict)
 
     def design(self) -> str:
         """The design after command-line overrides, as JSON for the parent run: what
         `ablate report` expects to find (a factor pinned by --set has one value)."""
-        return json.dumps(
-            {"kind": self.kind, "grid": self.grid, "seeds": list(self.seeds)}, default=str
-        )
+        design: dict[str, Any] = {"kind": self.kind, "grid": self.grid, "seeds": list(self.seeds)}
+        if self.until is not None:
+            design["until"] = self.until.as_dict()
+        if self.margins:
+            design["margins"] = self.margins
+        return json.dumps(design, default=str)
 
 
 # ---------------------------------------------------------------------- errors
@@ -198,7 +220,11 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def check_dotted(path: str, where: str, key: str) -> tuple[str, str]:
+    """(section, name) of a key SECTION.FIELD, or ("model", "args.NAME") for a keyword
+    argument of an imported network (`put` sets either)."""
     parts = key.split(".")
+    if len(parts) == 3 and parts[:2] == ["model", "args"] and parts[2].isidentifier():
+        return "model", f"args.{parts[2]}"
     if len(parts) != 2 or parts[0] not in SECTIONS:
         raise ConfigError(
             f"{path}: '{where}{key}' is not a dotted key of the form SECTION.FIELD with SECTION one of "
@@ -212,6 +238,64 @@ def check_dotted(path: str, where: str, key: str) -> tuple[str, str]:
             + did_you_mean(name, fields)
         )
     return section, name
+
+
+SEED_RULE_KEYS = ("min", "max", "until")
+SEED_RULE_UNTIL = ("settled",)
+# an interval needs 2 seeds per cell; 12 at most unless the space says otherwise
+SEED_RULE_DEFAULTS = {"min": 2, "max": 12}
+SEED_RULE_EXAMPLE = "seeds: {min: 2, max: 12, until: settled}"
+
+
+def parse_seed_plan(path: str, raw: Any) -> tuple[tuple[int, ...], SeedRule | None]:
+    """`seeds:` as the seeds to run and, for `{min, max, until: settled}`, the rule that
+    stops early (its seeds are 0 .. max - 1, run one block at a time)."""
+    if isinstance(raw, dict):
+        rule = parse_seed_rule(path, raw)
+        return tuple(range(rule.max)), rule
+    return parse_seeds(path, raw), None
+
+
+def parse_seed_rule(path: str, raw: Mapping[str, Any]) -> SeedRule:
+    """`{min: 2, max: 12, until: settled}`: min defaults to 2, max to 12; until is required."""
+    for key in raw:
+        if key not in SEED_RULE_KEYS:
+            raise ConfigError(
+                f"{path}: unknown key 'seeds.{key}' (value {fmt_value(raw[key])}). Allowed keys "
+                f"in seeds: {', '.join(SEED_RULE_KEYS)}, e.g. {SEED_RULE_EXAMPLE}."
+                + did_you_mean(str(key), list(SEED_RULE_KEYS))
+            )
+    until = raw.get("until")
+    if until is None:
+        raise ConfigError(
+            f"{path}: seeds = {fmt_value(dict(raw))} is not allowed: a mapping needs "
+            f"until: settled ({SEED_RULE_EXAMPLE}); for a fixed number of seeds give a count."
+        )
+    if until not in SEED_RULE_UNTIL:
+        raise ConfigError(
+            f"{path}: seeds.until = {fmt_value(until)} is not allowed: one of "
+            f"{', '.join(SEED_RULE_UNTIL)}."
+        )
+    got: dict[str, int] = {}
+    for key in ("min", "max"):
+        value = raw.get(key, SEED_RULE_DEFAULTS[key])
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(
+                f"{path}: seeds.{key} = {fmt_value(value)} is not allowed: give an integer "
+                f"(seeds per point), e.g. {SEED_RULE_EXAMPLE}."
+            )
+        got[key] = value
+    if got["min"] < 2:
+        raise ConfigError(
+            f"{path}: seeds.min = {got['min']} is not allowed: at least 2 (an effect's "
+            "interval needs 2 seeds per configuration)."
+        )
+    if got["max"] < got["min"]:
+        raise ConfigError(
+            f"{path}: seeds.max = {got['max']} is not allowed: at least seeds.min ({got['min']})."
+        )
+    check_seed_count(path, got["max"])
+    return SeedRule(min=got["min"], max=got["max"], until=str(until))
 
 
 def parse_seeds(path: str, raw: Any) -> tuple[int, ...]:
@@ -240,8 +324,54 @@ def parse_seeds(path: str, raw: Any) -> tuple[int, ...]:
             )
         return tuple(raw)
     raise ConfigError(
-        f"{path}: seeds = {fmt_value(raw)} is not allowed: give a count >= 1 or a non-empty list of integers."
+        f"{path}: seeds = {fmt_value(raw)} is not allowed: give a count >= 1, a non-empty list "
+        f"of integers, or {SEED_RULE_EXAMPLE}."
     )
+
+
+# the responses a margin may name (ablate.report's runs table); xai.METHOD.NAME besides
+MARGIN_RESPONSES = ("test_acc", "best_val_acc", "train_seconds", "params", "flops_per_image")
+MARGIN_XAI = ("deletion_vs_random", "insertion_vs_random", "sanity_spearman")
+
+
+def margin_responses() -> list[str]:
+    """Every response name `margins:` accepts."""
+    from explain.methods import NAMES  # a plain registry: no torch
+
+    return [*MARGIN_RESPONSES, *(f"xai.{m}.{n}" for m in NAMES for n in MARGIN_XAI)]
+
+
+def parse_margins(path: str, raw: Any, block: str = "margins") -> dict[str, float]:
+    """`margins: {test_acc: 0.5}`: response -> the practical margin of equivalence, in the
+    report's display units (points for accuracy, s, thousand parameters, MFLOP)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: {block} = {fmt_value(raw)} is not allowed: map response names to "
+            "margins, e.g. margins: {test_acc: 0.5} (points of accuracy)."
+        )
+    known = margin_responses()
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(
+                f"{path}: unknown response '{block}.{key}' (value {fmt_value(value)}). Allowed: "
+                f"{', '.join(MARGIN_RESPONSES)}, or xai.METHOD.{{{','.join(MARGIN_XAI)}}}."
+                + did_you_mean(str(key), known)
+            )
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ConfigError(
+                f"{path}: {block}.{key} = {fmt_value(value)} is not allowed: give a positive "
+                "number in the report's units (points for accuracy, e.g. 0.5)."
+            )
+        out[str(key)] = float(value)
+    return out
 
 
 def experiment_name(path: Path, doc: Mapping[str, Any]) -> str:
@@ -281,6 +411,15 @@ def parse_grid(path: str, raw: Any, block: str) -> dict[str, list[Any]]:
     return grid
 
 
+def put(block: dict[str, Any], name: str, value: Any) -> None:
+    """Set field `name` of a section's mapping; "args.NAME" sets one entry of model.args."""
+    if name.startswith("args."):
+        args = block.get("args")
+        block["args"] = {**(args if isinstance(args, dict) else {}), name[5:]: value}
+    else:
+        block[name] = value
+
+
 def _same(value: Any) -> Any:
     """A hashable stand-in, equal where the values are equal (lists become tuples)."""
     if isinstance(value, list | tuple):
@@ -316,7 +455,7 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
     base = {s: dict(v) for s, v in space.base.items()}
     grid = dict(space.grid)
     experiment = space.experiment
-    seeds = space.seeds
+    seeds, until, margins = space.seeds, space.until, dict(space.margins)
     for key, value in overrides.items():
         if key == "n_trials":
             raise ConfigError(f"{space.path}: --n-trials applies to kind: optuna spaces only.")
@@ -332,14 +471,17 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
                     f"{space.path}: --seeds applies to kind: grid spaces; an Optuna trial "
                     "trains with the space's `seed:`."
                 )
-            seeds = parse_seeds(f"{space.path} (--seeds)", value)
+            seeds, until = _seeds_override(space, value)
+            continue
+        if key == "margins":
+            margins = {**margins, **parse_margins(f"{space.path} (--margin)", value)}
             continue
         section, name = check_dotted(space.path, "--set ", key)
         if key in grid:
             check_cell(space.path, f"{key} (from the command line)", value)
             grid[key] = [value]
         else:
-            base[section][name] = value
+            put(base[section], name, value)
     resolve(space.path, base, "")
     return Space(
         path=space.path,
@@ -350,7 +492,26 @@ def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
         seeds=seeds,
         description=space.description,
         extra=space.extra,
+        until=until,
+        margins=margins,
     )
+
+
+def _seeds_override(space: Space, value: Any) -> tuple[tuple[int, ...], SeedRule | None]:
+    """--seeds N (a fixed count), or a partial rule from --until-settled / --max-seeds
+    ({until: settled, max: 20}) laid over the space's own rule."""
+    if not isinstance(value, dict):
+        return parse_seeds(f"{space.path} (--seeds)", value), None
+    where = f"{space.path} (--until-settled, --max-seeds)"
+    if "until" not in value and space.until is None:
+        raise ConfigError(
+            f"{where}: --max-seeds = {fmt_value(value.get('max'))} is not allowed here: it "
+            f"applies to a sweep that stops when settled: add --until-settled, or give the "
+            f"space {SEED_RULE_EXAMPLE}."
+        )
+    base = space.until.as_dict() if space.until is not None else {"until": "settled"}
+    rule = parse_seed_rule(where, {**base, **value})
+    return tuple(range(rule.max)), rule
 
 
 def resolve(
@@ -371,6 +532,12 @@ def resolve(
                     + did_you_mean(str(name), [*PRESETS, *ALIASES])
                 )
             block = {**preset.fields, **block}  # the name stays as written: keys hash it alike
+        if section == "model" and is_external(str(block.get("arch", ""))):
+            # an imported network's module is looked for beside the space file first
+            # (lightning_modules.external); recorded absolute, so a checkpoint rebuilds it
+            # from any folder. Execution-only: the run key does not depend on it.
+            here = Path(path).resolve().parent
+            block["code_dir"] = str(here / str(block.get("code_dir") or "."))
         try:
             out[section] = cls.model_validate(block)
         except ValidationError as e:
@@ -408,10 +575,10 @@ def _bool_to_number(raw: Any, got: Any) -> bool:
 def validate_grid_values(space: Space) -> None:
     """Check every grid value on its own against the base, naming the bad one."""
     for key, values in space.grid.items():
-        section, name = key.split(".")
+        section, name = key.split(".", 1)
         for i, v in enumerate(values):
             trial = {s: dict(b) for s, b in space.base.items()}
-            trial[section][name] = v
+            put(trial[section], name, v)
             try:
                 resolve(space.path, trial, "")
             except ConfigError as e:

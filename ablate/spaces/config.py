@@ -67,6 +67,7 @@ EXECUTION_ONLY = frozenset(
         "train.devices",
         "train.threads",
         "explain.enabled",
+        "model.code_dir",  # where an imported network's module was found (this machine's path)
     }
 )
 
@@ -84,7 +85,12 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 # Fields added after stores were made, with their defaults: left out of the key while
 # they hold the default, so that a store made before they existed resumes unchanged.
-ADDED_LATER = {"train.tta_flip": False}
+ADDED_LATER: dict[str, Any] = {
+    "train.tta_flip": False,
+    "model.residual": True,
+    "model.cam_layer": None,  # imported networks; their import path is model.arch
+    "model.args": {},  # empty: flattened away; else each model.args.<name> is in the key
+}
 
 
 def config_key(cfg: RunConfig) -> str:

@@ -5,7 +5,9 @@ A grid space:
     experiment: strides
     base: {model: {...}, data: {...}, train: {...}, explain: {...}}
     grid: {model.stride: [1, 2, 3]}
-    seeds: 3            # a count (0, 1, 2) or a list of seeds
+    seeds: 3            # a count (0, 1, 2) or a list of seeds, or
+                        # {min: 2, max: 12, until: settled}: seed blocks until settled
+    margins: {test_acc: 0.5}   # equivalence margins per response (display units)
 
 Every problem is a `ConfigError` naming the file, the key path, the value and
 what is allowed, before anything runs. `kind: optuna` spaces are read by
@@ -27,11 +29,14 @@ import yaml
 from ablate.errors import ConfigError
 from ablate.spaces.blocks import (
     GRID_KEYS,
+    SeedRule,
     Space,
     apply_overrides,
     experiment_name,
     parse_grid,
-    parse_seeds,
+    parse_margins,
+    parse_seed_plan,
+    put,
     read_yaml,
     resolve,
     unknown_key,
@@ -44,6 +49,7 @@ from ablate.spaces.strict_yaml import load_text
 
 __all__ = [
     "Point",
+    "SeedRule",
     "Space",
     "apply_overrides",
     "build_config",
@@ -99,7 +105,7 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
     experiment = experiment_name(p, doc)
     base = validate_base(name, doc.get("base"))
     grid = parse_grid(name, doc.get("grid"), "grid")
-    seeds = parse_seeds(name, doc.get("seeds"))
+    seeds, until = parse_seed_plan(name, doc.get("seeds"))
     space = Space(
         path=name,
         experiment=experiment,
@@ -108,8 +114,16 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
         grid=grid,
         seeds=seeds,
         description=str(doc.get("description", "")),
+        until=until,
+        margins=parse_margins(name, doc.get("margins")),
     )
     space = apply_overrides(space, overrides or {})
+    if space.until is not None and not any(len(v) > 1 for v in space.grid.values()):
+        raise ConfigError(
+            f"{name}: seeds.until = settled needs a factor with two or more values in grid: "
+            "it stops when every effect of a factor is settled (this grid varies nothing; "
+            "a key pinned by --set has one value)."
+        )
     check_runs(name, space.grid, len(space.seeds), "seeds")  # before any point is built
     check_run_names(name, space.grid, max(space.seeds))
     validate_grid_values(space)
@@ -122,8 +136,8 @@ def load_space(path: str | Path, overrides: Mapping[str, Any] | None = None) -> 
 def build_config(space: Space, values: Mapping[str, Any], seed: int) -> RunConfig:
     sections = {s: dict(b) for s, b in space.base.items()}
     for key, v in values.items():
-        section, name = key.split(".")
-        sections[section][name] = v
+        section, name = key.split(".", 1)
+        put(sections[section], name, v)
     parts = resolve(space.path, sections, "")
     return RunConfig(experiment=space.experiment, seed=seed, **parts)  # type: ignore[arg-type]
 
@@ -142,7 +156,15 @@ def expand(space: Space) -> list[Point]:
     return points
 
 
-def sweep_id(points: list[Point]) -> str:
-    """Identity of a sweep: the set of its run keys. Same points -> same sweep."""
+def sweep_id(points: list[Point], until: SeedRule | None = None) -> str:
+    """Identity of a sweep: the set of its run keys. Same points -> same sweep.
+
+    A sweep that stops when settled (`until`, the space's rule) is its configurations
+    at seed 0 and the rule's name, not its `max`: the same sweep resumed with a larger
+    max continues where it stopped (the stop is recomputed from its runs)."""
+    if until is not None:
+        first = sorted(p.config.key() for p in points if p.seed == 0)
+        text = json.dumps({"until": until.until, "configs": first})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
     keys = sorted(p.config.key() for p in points)
     return hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:16]

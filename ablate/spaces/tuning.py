@@ -16,6 +16,9 @@ timeout: 3600                     # seconds per study, optional
 metric: best_val_acc              # the trial's value
 direction: maximize
 seed: 0                           # training seed of every trial
+confirm_seeds: 3                  # after each study: its best setting on seeds 1..3
+                                  #   (seed+1 .. seed+N); default 3 with scientific:,
+                                  #   else 0; 0 turns it off
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ablate.spaces.blocks import (
     experiment_name,
     one_of,
     parse_grid,
+    parse_margins,
     pydantic_error,
     validate_base,
     validate_grid_values,
@@ -53,6 +57,7 @@ from ablate.spaces.distributions import DIST, DIST_TYPES, CategoricalDist, Dist,
 from ablate.spaces.limits import (
     MAX_CHOICES,
     MAX_SEED,
+    MAX_SEEDS,
     MAX_TRIALS,
     check_cell,
     check_run_names,
@@ -63,6 +68,9 @@ from lightning_modules.presets import preset_key_name
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("median", "hyperband", "none")
 METRICS = ("best_val_acc", "test_acc", "val_acc", "val_loss")
+# confirmation seeds per scientific value when the space has `scientific:` and says none:
+# the tuning playbook re-runs the chosen settings over a few seeds before comparing
+DEFAULT_CONFIRM_SEEDS = 3
 
 
 class _Block(BaseModel):
@@ -103,6 +111,10 @@ class OptunaDoc(_Block):
     metric: Annotated[str, PlainValidator(one_of(METRICS))] = "best_val_acc"
     direction: Annotated[str, PlainValidator(one_of(("maximize", "minimize")))] | None = None
     seed: int = Field(0, strict=True, ge=0, le=MAX_SEED)  # the training seed of every trial
+    # fresh seeds each scientific value's best setting is trained on after its study;
+    # None: DEFAULT_CONFIRM_SEEDS with scientific:, else 0
+    confirm_seeds: int | None = Field(None, strict=True, ge=0, le=MAX_SEEDS)
+    margins: Any = None  # equivalence margins per response, as in a grid space
 
     @field_validator("sampler", "pruner", mode="before")
     @classmethod
@@ -128,6 +140,13 @@ class OptunaSpec:
     metric: str
     direction: str
     seed: int
+    # not in `spec_identity`: more (or fewer) confirmation seeds extend the same sweep
+    confirm_seeds: int = 0
+
+    def confirmation_seeds(self) -> list[int]:
+        """The fresh seeds the best setting of each study is trained on again: the
+        `confirm_seeds` seeds after the tuning seed (tuning seed 0 -> 1, 2, 3)."""
+        return [self.seed + 1 + i for i in range(self.confirm_seeds)]
 
     def grid_space(self) -> dict[str, list[Any]]:
         """The search space of Optuna's GridSampler: every param's choices (`load`
@@ -173,8 +192,9 @@ def _params(path: str, doc: OptunaDoc) -> dict[str, Dist]:
 def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
     """Validate a `kind: optuna` document into a Space whose extra['optuna'] is an OptunaSpec."""
     overrides = dict(overrides)
-    if "n_trials" in overrides:  # --n-trials wins over the file, checked alike
-        doc = {**doc, "n_trials": overrides.pop("n_trials")}
+    for key in ("n_trials", "confirm_seeds"):  # --n-trials, --set confirm_seeds=N: checked alike
+        if key in overrides:
+            doc = {**doc, key: overrides.pop(key)}
     try:
         parsed = OptunaDoc.model_validate(doc)
     except ValidationError as e:
@@ -207,6 +227,7 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
         metric=parsed.metric,
         direction=parsed.direction or ("minimize" if parsed.metric == "val_loss" else "maximize"),
         seed=parsed.seed,
+        confirm_seeds=_confirm_seeds(path, parsed, scientific),
     )
     space = Space(
         path=path,
@@ -217,13 +238,30 @@ def load(path: str, doc: dict[str, Any], overrides: Mapping[str, Any]) -> Space:
         seeds=(parsed.seed,),
         description=str(parsed.description),
         extra={"optuna": spec},
+        margins=parse_margins(path, parsed.margins),
     )
     space = apply_overrides(space, overrides)
-    check_runs(path, space.grid, spec.n_trials, "trials")  # before any point is built
+    # before any point is built: trials and confirmation runs of every study
+    check_runs(path, space.grid, spec.n_trials + spec.confirm_seeds, "trials and confirmation runs")
     check_run_names(path, space.grid, spec.seed)
     validate_grid_values(space)
     _check_param_ranges(space, spec)
     return space
+
+
+def _confirm_seeds(path: str, doc: OptunaDoc, scientific: dict[str, list[Any]]) -> int:
+    """`confirm_seeds:`, defaulted (3 with `scientific:`, else 0); its last seed must be a
+    valid seed too."""
+    n = doc.confirm_seeds
+    if n is None:
+        n = DEFAULT_CONFIRM_SEEDS if scientific else 0
+    if doc.seed + n > MAX_SEED:
+        raise ConfigError(
+            f"{path}: confirm_seeds = {n} is not allowed with seed = {doc.seed}: the "
+            f"confirmation seeds {doc.seed + 1}..{doc.seed + n} would pass the largest "
+            f"seed, {MAX_SEED:,}; use a smaller seed or fewer confirmation seeds."
+        )
+    return n
 
 
 def _check_param_ranges(space: Space, spec: OptunaSpec) -> None:

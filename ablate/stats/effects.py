@@ -18,9 +18,11 @@ from ablate.stats.contrast import (
     paired_contrasts,
     seeds_per_cell,
 )
+from ablate.stats.exact import is_deterministic
 from ablate.stats.model import Factor, Response
 from ablate.stats.ttest import (
     paired_ttest,
+    tolerance,
     welch_ttest,
 )
 
@@ -34,6 +36,7 @@ def _main_effect(
     level: Hashable,
     base: Hashable,
     resp: Response,
+    exact: bool = False,
 ) -> Contrast | None:
     ctx_l = dict(groups(data[data[factor.key] == level], others))
     ctx_b = dict(groups(data[data[factor.key] == base], others))
@@ -42,6 +45,24 @@ def _main_effect(
     if not both:
         return None
     seeds = seeds_per_cell([ctx_l[c] for c in both] + [ctx_b[c] for c in both])
+    if exact:  # a deterministic response: the mean over contexts of level - baseline
+        gaps = [ctx_l[c][Y].mean() - ctx_b[c][Y].mean() for c in both]
+        est = float(np.mean(gaps))
+        est = 0.0 if abs(est) <= tolerance(data[Y].to_numpy(float)) else est
+        return Contrast(
+            response=resp.key,
+            factor=factor.key,
+            level=level,
+            baseline=base,
+            estimate=est,
+            lo=None,
+            hi=None,
+            n=len(both),  # contexts
+            method="exact",
+            seeds=seeds,
+            verdict="exact",
+            excluded_contexts=excluded,
+        )
     diffs = paired_contrasts([[ctx_l[c], ctx_b[c]] for c in both], [1.0, -1.0])
     if diffs is not None:
         test = paired_ttest(diffs)
@@ -67,8 +88,14 @@ def main_effects(
     partner, or a duplicated seed): Welch between all runs at the level and at the
     baseline in the contexts that have both, n = runs. A level that shares no context
     with the baseline gets no Effect at all. Verdicts are set later by `holm`.
+
+    A deterministic response (`ablate.stats.exact.is_deterministic`: constant within
+    every configuration) gets method and verdict "exact": estimate = the mean over
+    contexts of the level's value minus the baseline's, n = contexts, no SE, interval
+    or p, so `holm` leaves it out of the family.
     """
     data = display(df, response)
+    exact = is_deterministic(df, factors, response)
     out: list[Contrast] = []
     for f in factors:
         others = [g.key for g in factors if g.key != f.key]
@@ -76,7 +103,7 @@ def main_effects(
         for lv in f.levels:
             if lv == base:
                 continue
-            eff = _main_effect(data, f, others, lv, base, response)
+            eff = _main_effect(data, f, others, lv, base, response, exact)
             if eff is not None:
                 out.append(eff)
     return out

@@ -19,8 +19,11 @@ from ablate.store import RunState
 # a design point with no run yet; every other row has a run and its `ablate.store.RunState`
 MISSING: Literal["missing"] = "missing"
 RowState: TypeAlias = RunState | Literal["missing"]
-Verdict = Literal["better", "worse", "no clear difference", "n = 1"]
-EffectMethod = Literal["paired", "welch", "none"]
+# better/worse: the difference test (Holm); equivalent: TOST within +-margin (Holm);
+# no clear difference: neither; n = 1: no interval; exact: a deterministic response
+# (constant within every cell), stated as a difference, never tested
+Verdict = Literal["better", "worse", "equivalent", "no clear difference", "n = 1", "exact"]
+EffectMethod = Literal["paired", "welch", "none", "exact"]
 
 # short names of factors in sentences and axis labels; others use the last dotted part
 FACTOR_NAMES = {"model.kernel_size": "kernel", "model.head": "head"}
@@ -77,6 +80,9 @@ class Interval:
     lo: float | None
     hi: float | None
     level: float = 0.95
+    # why there is no interval although n >= 2 ("" otherwise): e.g. the runs are tuned
+    # trials, different configurations at one seed each, not repeated seeds of one
+    why: str = ""
 
 
 def is_finite(x: float | None) -> bool:
@@ -119,6 +125,15 @@ class Effect:
     hi_holm: float | None = None
     verdict: Verdict = "n = 1"
     excluded_contexts: int = 0  # contexts lacking one of the two levels (e.g. invalid points)
+    # equivalence (TOST, `ablate.stats.equivalence`): None where the response has no margin
+    margin: float | None = None  # practical margin, display units: equivalent within +-margin
+    p_equiv: float | None = None  # TOST p: the larger of the two one-sided p
+    p_equiv_holm: float | None = None  # Holm-adjusted over the equivalence family
+    lo_equiv: float | None = None  # the 1 - 2 alpha / (m - k) interval of Holm's step that
+    hi_equiv: float | None = None  # TOST reads (90% in a family of one); inside +-margin
+    # seeds per cell that would detect a difference of one margin with 80% power (this
+    # effect's own SE scaled by seeds): what would settle a "no clear difference"
+    seeds_needed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,9 @@ class SeedNoise:
     mde: float | None  # minimum detectable paired difference at `seeds`, alpha 0.05, power 0.8
     seeds_for: float  # the difference in display units the next number is for (1 point)
     seeds_needed: int | None  # seeds per cell to detect `seeds_for`
+    # why pooled_sd is NaN ("" where it is known): no cell has 2 seeds, or the runs are tuned
+    # trials (different configurations, one seed each), not repeated seeds of one
+    why: str = ""
 
 
 @dataclass(frozen=True)

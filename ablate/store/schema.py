@@ -21,6 +21,10 @@ COMMAND = "ablate.command"  # the first command, password masked
 LAST_COMMAND = "ablate.last_command"
 GIT_COMMIT = "ablate.git_commit"
 SPACE_FILE = "ablate.space_file"
+# a sweep that stops when settled: the latest look in one line ("after seed block 4 of at
+# most 12: 3 settled, 0 open; stopped"); each effect's decision is the artifact SETTLE_JSON
+SETTLE = "ablate.settle"
+MARGINS = "ablate.margins"  # JSON {response: margin}: the margins the sweep was given
 
 # --- tags on a child run
 RUN_KEY = "ablate.run_key"  # hash of the resolved config: what makes a point the same point
@@ -31,6 +35,9 @@ XAI_FLAGS = "ablate.xai_flags"  # comma-separated explanation checks that failed
 RESUMED_FROM = "ablate.resumed_from"  # the earlier attempt a run continued from
 RESUMED_EPOCH = "ablate.resumed_epoch"  # finished epochs it took over from that attempt
 SCIENTIFIC = "ablate.scientific"  # an Optuna trial's scientific point (tuned sweeps)
+# a confirmation run (tuned sweeps, `confirm_seeds:`): a study's best nuisance setting
+# trained again on a fresh seed; the tag holds that setting as JSON ({"train.lr": 0.002})
+CONFIRMS = "ablate.confirms"
 
 # --- Optuna's own tags on a trial's child run (read by the MLflow UI and the report)
 OPTUNA_STUDY = "optuna.study"
@@ -42,6 +49,7 @@ MLFLOW_RUN_ATTR = "ablate.mlflow_run_id"
 LABEL_ATTR = "ablate.label"
 INDEX_ATTR = "ablate.point"
 PARENT_ATTR = "ablate.mlflow_parent_run_id"
+CONFIRM_ATTR = "ablate.confirm"  # a queued confirmation run: {"point", "seed", "setting"} as JSON
 
 
 def grid_study_name(experiment: str, sweep_id: str) -> str:
@@ -52,6 +60,11 @@ def grid_study_name(experiment: str, sweep_id: str) -> str:
 def optuna_study_root(experiment: str, space_hash: str) -> str:
     """The prefix of an Optuna sweep's studies (one per scientific point)."""
     return f"ablate.optuna.{experiment}.{space_hash}"
+
+
+def optuna_confirm_study(root: str) -> str:
+    """The Optuna study that queues an Optuna sweep's confirmation runs, exactly once each."""
+    return f"{root}::confirm"
 
 
 GRID_STUDY_PREFIX = "ablate.grid."
@@ -69,4 +82,5 @@ ERROR_TXT = "error.txt"  # a failed run's traceback
 PROBE_JSON = "probe.json"  # on the parent: the test images every run explains
 BEST_JSON = "best.json"  # on an Optuna sweep's parent: the best trial per scientific point
 SPACE_DIR = "space"  # on the parent: the space file as it ran
+SETTLE_JSON = "settle.json"  # on a sweep that stops when settled: the latest look (sweep.settling)
 REPORT_DIR = "report"  # on the parent: the HTML report

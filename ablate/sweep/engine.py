@@ -38,15 +38,16 @@ from ablate.schedulers import (
     Settled,
     SweepOptions,
 )
-from ablate.spaces import Point, Space, expand, sweep_id
+from ablate.spaces import Point, Space, expand, fit_to_data, sweep_id
 from ablate.store import ChildRun, RunHandle, RunState, Tracker, check_store, exclusive, schema
 from ablate.sweep.failures import describe_failure, release_accelerator_memory
+from lightning_modules.config import is_external
 
 if TYPE_CHECKING:
     import torch
     from lightning.pytorch import Callback
 
-    from ablate.spaces import RunConfig
+    from ablate.spaces import ModelConfig, RunConfig
     from lightning_modules.datamodule import CifarDataModule
     from lightning_modules.resume import ResumeState
     from lightning_modules.train import Resume
@@ -71,13 +72,18 @@ def make_scheduler(space: Space, opts: SweepOptions, tracker: Tracker) -> Schedu
         from ablate.schedulers import OptunaSearch
 
         return OptunaSearch(space, opts, tracker)
+    judge = None
+    if space.until is not None:  # seeds: {min, max, until: settled}: a look after each block
+        from ablate.sweep.settling import SettleJudge
+
+        judge = SettleJudge(space, tracker, expand(space))
     if opts.storage:
         from ablate.schedulers import SharedQueue
 
-        return SharedQueue(space, opts, tracker)
+        return SharedQueue(space, opts, tracker, judge)
     from ablate.schedulers import LocalGrid
 
-    return LocalGrid(space, opts, tracker)
+    return LocalGrid(space, opts, tracker, judge)
 
 
 def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
@@ -86,6 +92,7 @@ def run_sweep(space: Space, opts: SweepOptions) -> list[Outcome]:
     Nothing is written anywhere until the data, the store and (for a local grid) the
     claim on the sweep have been checked.
     """
+    space = fit_to_data(space)  # classes, channels and image size from the data
     points = expand(space)
     if space.kind != "optuna":  # a trial's sampled architecture may be valid
         check_some_point_valid(points)
@@ -105,7 +112,7 @@ def _claim(
     if space.kind == "optuna" or opts.storage:
         return contextlib.nullcontext()
     return exclusive(
-        f"sweep:{opts.tracking_uri}:{space.experiment}:{sweep_id(points)}",  # as the parent run is found
+        f"sweep:{opts.tracking_uri}:{space.experiment}:{sweep_id(points, space.until)}",  # as the parent run is found
         f"the sweep {space.experiment!r} ({space.path}) is already running on this "
         f"store in another process; wait for it to end (the same command then resumes), "
         f"or share its points between processes with --workers N or --storage "
@@ -120,6 +127,10 @@ def _run(space: Space, opts: SweepOptions, tracker: Tracker) -> list[Outcome]:
     with sigterm_as_interrupt():
         parent = scheduler.open()
         try:
+            if space.kind == "grid":
+                from ablate.sweep.settling import note_plan
+
+                note_plan(tracker, parent, space)  # margins, and where a settling sweep starts
             scheduler.reap()
             while (item := scheduler.next()) is not None:
                 if isinstance(item, Settled):
@@ -177,16 +188,30 @@ def check_data_sources(points: Sequence[Point]) -> None:
 
 def check_some_point_valid(points: Sequence[Point]) -> None:
     """A sweep whose every point is invalid (e.g. a lone point whose feature map
-    collapses to 0x0) is a config error, not a sweep of skipped runs."""
-    from lightning_modules.shapes import invalid_reason
-
+    collapses to 0x0) is a config error, not a sweep of skipped runs. An imported
+    network is built here once per distinct config, with one dummy batch: what is wrong
+    for every point (its module does not import, an argument it does not take) raises."""
     reasons = [invalid_reason(p.config.model) for p in points]
     if points and all(reasons):
+        external = is_external(points[0].config.model.arch)
         raise ConfigError(
             f"no point of this space can be built: {points[0].label}: {reasons[0]}"
             + (f" (and {len(points) - 1} more)" if len(points) > 1 else "")
-            + ". Use a smaller stride or depth, or a larger kernel; see `--dry-run`."
+            + ("" if external else ". Use a smaller stride or depth, or a larger kernel")
+            + "; see `--dry-run`."
         )
+
+
+def invalid_reason(cfg: ModelConfig) -> str | None:
+    """Why a point cannot be built (it is recorded as skipped), or None. By arithmetic for
+    a built-in arch (no torch); an imported network is built (lightning_modules.external)."""
+    if is_external(cfg.arch):
+        from lightning_modules.external import point_reason
+
+        return point_reason(cfg)
+    from lightning_modules.shapes import invalid_reason as by_arithmetic
+
+    return by_arithmetic(cfg)
 
 
 class Heartbeat:
@@ -232,8 +257,6 @@ def run_job(
     `classify` is the scheduler's: the state its own exceptions end a run in (Optuna's
     pruning: PRUNED), or None for any other.
     """
-    from lightning_modules.shapes import invalid_reason
-
     cfg, label = job.config, job.label
     reason = invalid_reason(cfg.model)
     if reason is not None:
