@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ablate.report import Sweep as Sweep
+    from ablate.report import load_sweep as load_sweep
     from ablate.store import load_run as load_run
 
-__all__ = ["load_run"]
+__all__ = ["Sweep", "load_run", "load_sweep"]
 
 
 def __getattr__(name: str) -> Any:
@@ -16,4 +18,8 @@ def __getattr__(name: str) -> Any:
         from ablate.store import load_run
 
         return load_run
+    if name in ("load_sweep", "Sweep"):
+        from ablate import report
+
+        return getattr(report, name)
     raise AttributeError(name)

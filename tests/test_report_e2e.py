@@ -198,3 +198,82 @@ def test_sweep_with_no_finished_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(app, ["report", "allbad"])
     assert result.exit_code == 2
     assert "has no finished run yet (2 runs: failed, skipped)" in result.output
+
+
+def _through_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as the CSV file holds it (types as read back)."""
+    import io
+
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+
+
+def test_load_sweep_gives_the_csvs_figures_and_page(sweep: dict, tmp_path: Path) -> None:
+    """The notebook API is the report: same runs, same effects, the page's figures."""
+    from matplotlib.figure import Figure
+
+    import ablate
+
+    uri = f"sqlite:///{sweep['work'] / 'mlflow.db'}"
+    s = ablate.load_sweep("smoke", tracking_uri=uri)
+    assert isinstance(s, ablate.Sweep) and s.experiment == "smoke"
+    reports = sweep["work"] / "reports"
+    pd.testing.assert_frame_equal(_through_csv(s.runs), pd.read_csv(reports / "smoke.runs.csv"))
+    pd.testing.assert_frame_equal(
+        _through_csv(s.effects()), pd.read_csv(reports / "smoke.effects.csv")
+    )
+    acc = s.effects(response="test accuracy")
+    assert set(acc["response"]) == {"test_acc"}
+    flipped = s.effects(baseline={"stride": "2"}, response="test_acc")
+    before = s.effects(response="test_acc")
+    assert flipped["estimate"].iloc[0] == pytest.approx(-before["estimate"].iloc[0])
+    assert s.findings() and all(isinstance(f, str) for f in s.findings())
+    assert "effect-test-acc-stride" in s.figure_names
+    assert isinstance(s.figure("effect-test-acc-stride"), Figure)
+    with pytest.raises(KeyError, match="this sweep has: effect-"):
+        s.figure("nosuch")
+    page = s.write_report(tmp_path / "nb.html")
+    assert page.exists() and (tmp_path / "nb.effects.csv").exists()
+
+
+def test_report_figures_writes_a_pdf_and_png_per_plot_and_effects_tex(
+    sweep: dict, tmp_path: Path
+) -> None:
+    """`ablate report smoke --figures DIR`, as the README writes it."""
+    from ablate.report import page_figures
+    from ablate.report.notebook import load_sweep
+
+    out = tmp_path / "paper"
+    result = CliRunner().invoke(
+        app, ["report", "smoke", "--out", str(tmp_path / "p.html"), "--figures", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    uri = f"sqlite:///{sweep['work'] / 'mlflow.db'}"
+    names = {f.name for f in page_figures(load_sweep("smoke", tracking_uri=uri).report)}
+    assert {p.stem for p in out.glob("*.pdf")} == names
+    assert {p.stem for p in out.glob("*.png")} == names
+    page = (tmp_path / "p.html").read_text()
+    assert page.count('role="img"') == len(names)  # every plot of the page, no more
+    tex = (out / "effects.tex").read_text()
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "stride" in tex
+    assert f"figures: {len(names)} plots as PDF and PNG, and effects.tex, in {out}" in (
+        result.output
+    )
+
+
+def test_readme_notebook_example_runs_as_written(
+    sweep: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's load_sweep example, read from the README, on this store ("strides"
+    is this sweep's "smoke"; the files it writes go to tmp_path)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### The same analysis in a notebook", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pdf, page = tmp_path / "stride.pdf", tmp_path / "nb.html"
+    code = (
+        code.replace('"strides"', '"smoke"')
+        .replace('"reports/strides.html"', repr(str(page)))
+        .replace('"stride.pdf"', repr(str(pdf)))
+    )
+    monkeypatch.chdir(sweep["work"])
+    exec(compile(code, "README.md", "exec"), {})
+    assert pdf.read_bytes().startswith(b"%PDF") and page.exists()

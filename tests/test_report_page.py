@@ -289,6 +289,49 @@ def rich_report(
     return dataclasses.replace(report, **extra)
 
 
+def tuned_report() -> Report:
+    """`rich_report` as an Optuna sweep looks (issue 15, item 6): three tuned parameters
+    with long values, long run names, a wordy best-setting row with range warnings, and
+    every runs-table metric. The widest tables the page makes."""
+    report = rich_report(gallery=False)
+    tuned = [Factor(k, (), "nuisance") for k in ("train.lr", "train.weight_decay", "model.width")]
+    runs = []
+    for i, r in enumerate(report.runs):
+        values = {"train.lr": 0.000750195 * (i + 1), "train.weight_decay": 1.23456e-5 * (i + 1)}
+        values["model.width"] = 16 * (1 + i % 4)
+        name = " ".join(f"{k.split('.')[-1]}={v:.6g}" for k, v in values.items())
+        metrics = {**r.metrics, "params": 216458.0, "flops_per_image": 7.356e7} if r.metrics else {}
+        runs.append(
+            dataclasses.replace(
+                r,
+                name=f"{name} stride={r.factors['model.stride']} trial={i}",
+                factors={**r.factors, **values},
+                metrics=metrics,
+            )
+        )
+    best = dataclasses.replace(
+        report.scientific[0],
+        nuisance={"train.lr": 0.00987654, "train.weight_decay": 1.23e-6, "model.width": 64},
+        edge_warnings=[
+            "train.lr = 0.00987654 is at the top of its range [0.0001, 0.01]",
+            "train.weight_decay = 1.23e-06 is at the bottom of its range [1e-06, 0.001]",
+        ],
+    )
+    # the longest verdicts: what would settle each unclear one
+    effects = [
+        dataclasses.replace(e, seeds_needed=18) if e.verdict == "no clear difference" else e
+        for e in report.effects
+    ]
+    return dataclasses.replace(
+        report,
+        kind="optuna",
+        factors=[*report.factors, *tuned],
+        runs=runs,
+        effects=effects,
+        scientific=[best, dataclasses.replace(best, scientific={"model.stride": 2})],
+    )
+
+
 def _placeholder_svg(title: str) -> str:
     """Stands in for an Optuna figure (Optuna's own plots are tested with the plots)."""
     return (
@@ -517,3 +560,75 @@ def test_images_png_and_overlay() -> None:
     assert (coarse[:16, :16] == coarse[0, 0]).all() and (coarse[0, 0] != coarse[0, 16]).any()
     with pytest.raises(ValueError):
         overlay_png(rgb, np.zeros((5, 5)))
+
+
+# --------------------------------------------------------------------------- issue 15, E
+
+
+def test_long_sections_fold_behind_their_verdict_counts() -> None:
+    """An effects table of more than FOLD_ROWS rows starts folded, its summary counting
+    the verdicts; the explanation numbers always start folded; short tables stay open."""
+    report = rich_report(gallery=False, optuna=False)
+    acc = [e for e in report.effects if e.response == "test_acc"]
+    many = [dataclasses.replace(e, level=f"{e.level}#{i}") for i in range(4) for e in acc]
+    folds = dict(
+        (summary, bool(opened))
+        for opened, summary in re.findall(
+            r'<details class="fold"( open)?>\s*<summary>([^<]*)</summary>',
+            render(dataclasses.replace(report, effects=[*report.effects, *many])),
+        )
+    )
+    verdicts = {v: sum(e.verdict == v for e in acc) * 5 for v in {e.verdict for e in acc}}
+    counts = ", ".join(
+        f"{verdicts[v]} {v}" for v in ("better", "worse", "no clear difference") if v in verdicts
+    )
+    assert folds[f"{5 * len(acc)} effects: {counts}"] is False  # long: folded
+    xai = [s for s in folds if s.startswith(f"{len(_xai_effects(report))} effect")]
+    assert xai and folds[xai[0]] is False  # explanations: folded however short
+    cost = [e for e in report.effects if e.response in ("train_seconds", "flops")]
+    assert any(s.startswith(f"{len(cost)} effects:") and opened for s, opened in folds.items())
+
+
+def _xai_effects(report: Report) -> list[Effect]:
+    return [e for e in report.effects if e.response.startswith("xai.")]
+
+
+def test_cam_tab_is_left_out_when_no_configuration_has_a_gap_head() -> None:
+    report = rich_report(optuna=False)
+    assert report.gallery is not None
+    columns = [
+        dataclasses.replace(
+            c, na={**c.na, "cam": "CAM needs a GAP head"}, cells={**c.cells, "cam": []}
+        )
+        for c in report.gallery.columns
+    ]
+    html = render(
+        dataclasses.replace(report, gallery=dataclasses.replace(report.gallery, columns=columns))
+    )
+    assert 'data-method-tab="cam"' not in html and 'data-method="cam"' not in html
+    said = "CAM is not shown: CAM needs a GAP head (true of every configuration here)."
+    assert html.count(said) == 1
+    assert 'data-method-tab="gradcam"' in html  # the others stay
+    assert 'data-method-tab="cam"' in render(report)  # with one GAP head, CAM has its tab
+
+
+@pytest.mark.parametrize(
+    ("verdict", "extra", "shown"),
+    [
+        ("equivalent", {"margin": 1.0}, "equivalent within ±1 point"),
+        (
+            "no clear difference",
+            {"seeds_needed": 9},
+            "no clear difference: about 9 seeds per cell would settle it",
+        ),
+        ("exact", {"method": "exact", "lo": None, "hi": None}, "exact (the same on every seed)"),
+    ],
+)
+def test_equivalence_and_exact_verdicts_read_as_sentences(
+    verdict: str, extra: dict[str, Any], shown: str
+) -> None:
+    report = rich_report(gallery=False, optuna=False)
+    first = dataclasses.replace(report.effects[0], verdict=verdict, **extra)
+    html = render(dataclasses.replace(report, effects=[first, *report.effects[1:]]))
+    cls = re.sub(r"[^a-z0-9]+", "-", verdict).strip("-")
+    assert f'<span class="verdict v-{cls}">{shown}' in html

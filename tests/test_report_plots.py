@@ -3,6 +3,7 @@ level, colours a level the same everywhere, stays small, and survives thin data.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import warnings
@@ -27,7 +28,7 @@ from scipy import stats as sps
 
 from ablate.report import figures as plots
 from ablate.report.data import level_colors
-from ablate.stats.model import Report
+from ablate.stats.model import Interval, Report
 
 ACC, SECONDS, FLOPS, XAI = RESPONSES
 BUDGET = 60_000  # bytes per plot
@@ -486,3 +487,60 @@ def test_every_level_of_full_yaml_has_its_own_colour() -> None:
     flat = [c for levels in colours.values() for c in levels.values()]
     assert len(flat) == 10
     assert len(set(flat)) == len(flat)
+
+
+# --------------------------------------------------------------------------- short sweeps
+
+
+def _markers(fig: Figure) -> list[str]:
+    return [str(line.get_marker()) for line in fig.axes[0].lines if len(line.get_xdata())]
+
+
+def test_a_one_epoch_curve_is_drawn_as_points_on_a_sensible_axis() -> None:
+    """One epoch: a line through one point draws nothing (issue 15: empty plots whose x
+    axis ran 0.945 to 1.05); points with error bars instead, on an axis round epoch 1."""
+    fig = plots.curves_figure(make_report(epochs=1), STRIDE, "val_acc")
+    assert _markers(fig).count("o") == len(STRIDE.levels)  # a point per level
+    assert fig.axes[0].get_xlim() == (0.5, 1.5)
+    assert list(fig.axes[0].get_xticks()) == [1]
+    # a long curve stays a line with a band
+    long = plots.curves_figure(make_report(epochs=8), STRIDE, "val_acc")
+    assert "o" not in _markers(long) and long.axes[0].collections
+
+
+def _spread_seconds(report: Report) -> Report:
+    """Two seeds whose train times differ tenfold: the 95% t-interval (df 1) of every
+    level and cell reaches far below 0 s."""
+    runs = [
+        dataclasses.replace(r, metrics={**r.metrics, "train_seconds": 5.0 if r.seed == 0 else 60.0})
+        if r.metrics
+        else r
+        for r in report.runs
+    ]
+    cells = dict(report.cells)
+    cells["train_seconds"] = {
+        c: Interval(32.5, 38.9, 2, 32.5 - 349.4, 32.5 + 349.4) for c in report.config_factors
+    }
+    return dataclasses.replace(report, runs=runs, cells=cells)
+
+
+def test_intervals_of_a_quantity_that_cannot_be_negative_are_cut_at_zero() -> None:
+    report = _spread_seconds(make_report(n_seeds=2))
+    fig = plots.effect_figure(report, STRIDE, SECONDS)
+    bars = [
+        line.get_ydata()
+        for line in fig.axes[0].lines
+        if line.get_linewidth() == 2.4 and line.get_xdata()[0] == line.get_xdata()[1]
+    ]
+    assert len(bars) == len(STRIDE.levels)
+    assert all(min(bar) == 0.0 for bar in bars)  # cut, not dropped
+    assert "cut at 0" in texts(plots.effect_plot(report, STRIDE, SECONDS))
+    pareto = plots.pareto_figure(report, SECONDS, ACC)
+    (bars_collection,) = [c for c in pareto.axes[0].collections if c.get_segments()]
+    xs = [x for seg in bars_collection.get_segments() for x, _ in seg]
+    assert min(xs) == 0.0
+    assert "cut at 0" in texts(plots.pareto_plot(report, SECONDS, ACC))
+    # an explanation score is a difference: its interval may be negative and is not cut
+    xai = plots.effect_figure(make_report(n_seeds=2), STRIDE, XAI)
+    legend = xai.axes[0].get_legend()
+    assert "cut at" not in " ".join(t.get_text() for t in legend.get_texts())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ablate.cli.exits import user_errors
-from ablate.cli.options import TrackingOpt
+from ablate.cli.options import MarginOpt, TrackingOpt
 
 
 def report(
@@ -41,6 +42,15 @@ def report(
             "--interaction", help="two factors for the interaction plot, e.g. stride,head"
         ),
     ] = None,
+    figures: Annotated[
+        Path | None,
+        typer.Option(
+            "--figures",
+            help="also write every plot as PDF and PNG, and effects.tex (booktabs), into DIR",
+            metavar="DIR",
+        ),
+    ] = None,
+    margin: MarginOpt = None,
 ) -> None:
     """One self-contained HTML page: effects with intervals over seeds, findings, curves,
     cost, confusion matrices and the same test images explained by every configuration."""
@@ -57,6 +67,8 @@ def report(
             ui_url=ui_url,
             baseline=pairs("--baseline", baseline),
             interaction=two("--interaction", interaction),
+            margins=report_margins(margin or []),
+            figures=figures,
         )
         result = write_report(opts)
     r = result.report
@@ -66,6 +78,9 @@ def report(
         f"'{r.provenance.experiment}', built in {result.seconds:.1f} s)"
     )
     print(f"also {result.runs_csv} and {result.effects_csv}")
+    if figures is not None:
+        plots = sum(1 for p in result.figures if p.suffix == ".pdf")
+        print(f"figures: {plots} plots as PDF and PNG, and effects.tex, in {figures}")
     for line in r.findings:
         print(f"  - {line}")
 
@@ -84,6 +99,25 @@ def pairs(flag: str, text: str | None) -> dict[str, str]:
                 f"{flag} {text!r}: give KEY=VALUE pairs separated by commas, e.g. stride=2."
             )
         out[key.strip()] = value.strip()
+    return out
+
+
+def report_margins(given: list[str]) -> dict[str, float]:
+    """--margin test_acc=0.5 --margin train_seconds=2 -> {"test_acc": 0.5, ...}: a
+    practical margin per response in its display units (points, s, ...); a bare number
+    is test accuracy's; 0 turns equivalence off for that response."""
+    from ablate.cli.options import margins
+    from ablate.errors import ConfigError
+
+    out: dict[str, float] = {}
+    for key, value in margins(given).items():
+        if isinstance(value, float) and math.isfinite(value) and value >= 0:
+            out[key] = value
+            continue
+        raise ConfigError(
+            f"--margin {key}={value}: a margin is a number >= 0 in the response's display "
+            "units (points of accuracy, seconds), e.g. --margin test_acc=0.5."
+        )
     return out
 
 

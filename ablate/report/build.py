@@ -24,8 +24,16 @@ import pandas as pd
 import yaml
 
 from ablate.report.data import load
+from ablate.report.data.confirm import confirmation, confirmation_ids, without_runs
 from ablate.report.data.load import ReportError, SweepData
-from ablate.report.data.runs import factors_of, missing_rows, responses_of, run_rows, runs_frame
+from ablate.report.data.runs import (
+    factors_of,
+    missing_rows,
+    responses_of,
+    retried,
+    run_rows,
+    runs_frame,
+)
 from ablate.stats.model import (
     Effect,
     Factor,
@@ -56,7 +64,11 @@ class ReportOptions:
     ui_url: str | None = None  # e.g. http://127.0.0.1:5000: links to each run
     baseline: Mapping[str, str] = dataclasses.field(default_factory=dict)  # factor -> level text
     interaction: tuple[str, str] | None = None  # factor keys or short names
+    # response key -> practical margin in display units (1 point of accuracy by default,
+    # `ablate.stats.margin_for`); equivalence verdicts within it
+    margins: Mapping[str, float] = dataclasses.field(default_factory=dict)
     log_to_parent: bool = True
+    figures: Path | None = None  # also write every plot as PDF + PNG, and effects.tex, here
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class ReportResult:
     report: Report
     seconds: float
     size_bytes: int
+    figures: list[Path] = dataclasses.field(default_factory=list)  # with ReportOptions.figures
 
 
 def _match_factor(name: str, factors: Sequence[Factor], what: str) -> Factor:
@@ -124,15 +137,17 @@ def _provenance(
 
 
 def _configs(
-    rows: Sequence[RunRow], factors: Sequence[Factor]
+    rows: Sequence[RunRow], factors: Sequence[Factor], tuned: bool = False
 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[RunRow]]]:
     """Configuration label -> factor values, and -> its finished runs (seed order), in
-    factor order (the product of the levels)."""
+    factor order (the product of the levels). `tuned`: a tuned sweep's configurations
+    are its trials, every parameter told apart (the trials are configurations, not
+    seeds); only those with a finished run, so there is no phantom point."""
     from ablate.stats import config_label
 
-    grid = [f for f in factors if f.role != "nuisance"]
+    grid = list(factors) if tuned else [f for f in factors if f.role != "nuisance"]
     values: dict[str, dict[str, Any]] = {}
-    for combo in itertools.product(*(f.levels for f in grid)):
+    for combo in itertools.product(*(f.levels for f in grid)) if not tuned else ():
         v = dict(zip((f.key for f in grid), combo, strict=True))
         values[config_label(v, grid)] = v
     finished: dict[str, list[RunRow]] = {c: [] for c in values}
@@ -149,14 +164,14 @@ def _feature_map(config_yaml: Path | None) -> str:
     if config_yaml is None:
         return ""
     from ablate.spaces import ModelConfig
-    from lightning_modules.models import feature_sizes
+    from lightning_modules.models import feature_hw
 
     try:
         model = ModelConfig(**yaml.safe_load(config_yaml.read_text())["model"])
-        side = feature_sizes(model)[-1]
+        h, w = feature_hw(model)[-1]
     except (KeyError, TypeError, ValueError, IndexError):
         return ""
-    return f"{side}x{side}"
+    return f"{h}x{w}"
 
 
 def _explanations(
@@ -250,8 +265,15 @@ def _scientific(
     return best_nuisance(df, sci, list(design.nuisance), val, "test_acc", ranges)
 
 
-def _warnings(rows: Sequence[RunRow], noise_seeds: int) -> list[str]:
-    counts = pd.Series([r.state for r in rows]).value_counts().to_dict() if rows else {}
+def _warnings(
+    rows: Sequence[RunRow], noise_seeds: int, tuned: bool = False, confirmed: bool = False
+) -> list[str]:
+    """What the reader must know first. A failed or killed run whose point a resume has
+    since finished is not counted: the point is done. `tuned`: an Optuna sweep, whose
+    trials are configurations; `confirmed`: it has confirmation runs (seeds) to compare."""
+    again = retried(rows)
+    states = [r.state for r in rows if r.run_id not in again or not r.run_id]
+    counts = pd.Series(states).value_counts().to_dict() if states else {}
     out = []
     if counts.get("running"):
         out.append(
@@ -262,7 +284,14 @@ def _warnings(rows: Sequence[RunRow], noise_seeds: int) -> list[str]:
     if counts.get("failed") or counts.get("killed"):
         n = counts.get("failed", 0) + counts.get("killed", 0)
         out.append(f"{n} run(s) failed or were killed; re-run the sweep's command to retry them.")
-    if noise_seeds <= 1:
+    if tuned and not confirmed and noise_seeds <= 1:
+        out.append(
+            "Each trial is a different configuration, trained on one seed: the spread "
+            "between trials is not seed noise, so no interval or seed noise is given for "
+            "them. Confirmation seeds re-train the best setting on fresh seeds "
+            "(confirm_seeds: 3 in the space, or --set confirm_seeds=3)."
+        )
+    elif not tuned and noise_seeds <= 1:
         out.append(
             "One seed per configuration: no effect below has an interval unless other factors "
             "replicate it. Run more seeds (`--seeds 3`)."
@@ -270,13 +299,40 @@ def _warnings(rows: Sequence[RunRow], noise_seeds: int) -> list[str]:
     return out
 
 
+def _check_margins(margins: Mapping[str, float], responses: Sequence[Response]) -> None:
+    """--margin names responses of this sweep (a typo would silently keep the default)."""
+    known = [r.key for r in responses]
+    for key in margins:
+        if key not in known:
+            raise ReportError(
+                f"--margin {key}: this sweep has no response '{key}'; its responses: "
+                f"{', '.join(known)}."
+            )
+
+
+def _settled(record: Mapping[str, Any] | None) -> list[str]:
+    """A sweep that stops when settled: its decisions first. The effects below them test
+    at the final number of seeds as if it had been fixed in advance, which a sweep that
+    chose when to stop is not; the decisions spend alpha over the looks."""
+    from ablate.report.settled import settle_sentences
+
+    lines = settle_sentences(record)
+    if lines:
+        lines.append(
+            "the effects below test at the final number of seeds as if it had been fixed "
+            "in advance; for the stopping response, quote the decisions above (alpha spent "
+            "over the looks), not those verdicts"
+        )
+    return lines
+
+
 def build_report(
     opts: ReportOptions,
 ) -> tuple[Report, dict[tuple[Any, Any], Interval] | None]:
     """Read the sweep and compute everything on the page; also the interaction plot's
     cells (the page draws them; None without an interaction)."""
+    from ablate import stats
     from ablate.report import findings as findings_mod
-    from ablate.report import stats
 
     load.check_store(opts.tracking_uri)
     tracker = Tracker(opts.tracking_uri)
@@ -288,9 +344,19 @@ def build_report(
     rows = run_rows(data.children, factors, load.curves(tracker, ids), link)
     rows += missing_rows(rows, factors, data.design.seeds)
     responses = responses_of(rows)
+    _check_margins(opts.margins, responses)
     grid = [f for f in factors if f.role != "nuisance"]
     baseline = resolve_baseline(grid, opts.baseline)
     frame = runs_frame([r for r in rows if r.state == RunState.FINISHED], factors)
+    # tuned sweeps: the tuning trials choose each scientific value's setting; where its
+    # confirmation runs exist, the statistics below compare those (a grid over seeds)
+    confirm_ids = confirmation_ids(data.children)
+    scientific: list[ScientificRow] = []
+    confirmed = None
+    if data.design.kind == "optuna":
+        scientific = _scientific(without_runs(frame, confirm_ids), data, factors)
+        confirmed = confirmation(frame, confirm_ids, scientific, grid, list(data.design.nuisance))
+    compared = confirmed.frame if confirmed is not None else frame
 
     cells: dict[str, dict[str, Interval]] = {}
     cell_values: dict[str, dict[str, list[float]]] = {}
@@ -305,12 +371,22 @@ def build_report(
             _match_factor(names[1], grid, "--interaction").key,
         )
     inter_cells = None
+    tuned = data.design.kind == "optuna"
+    # the page's configurations (cells, plots, confusion): a grid's design points; a tuned
+    # sweep's trials, each told apart by all its parameters (trials are configurations,
+    # not seeds: a trial's cell has its own seeds only, so no interval across trials)
+    per_config = [dataclasses.replace(f, role="grid") for f in factors] if tuned else factors
     for resp in responses:
-        sub = frame.dropna(subset=[resp.key]) if resp.key in frame else frame.iloc[0:0]
-        cells[resp.key] = stats.cells(sub, grid, resp)
-        cell_values[resp.key] = stats.cell_values(sub, grid, resp)
-        noise.append(stats.seed_noise(sub, grid, resp, target=NOISE_TARGET[resp.group]))
-        if data.design.kind != "grid" or not grid:
+        sub = compared.dropna(subset=[resp.key]) if resp.key in compared else compared.iloc[0:0]
+        # all factors: intervals and seed noise only from repeated seeds of one configuration
+        cells[resp.key] = stats.cells(sub, per_config, resp)
+        cell_values[resp.key] = stats.cell_values(sub, per_config, resp)  # labels as cells
+        # the sweep's own margins (space `margins:`), `--margin` over them; seed noise says
+        # the seeds to detect one margin where the response has one, else NOISE_TARGET
+        margin = stats.margin_for(resp, {**data.design.margins, **opts.margins})
+        target = margin if margin is not None else NOISE_TARGET[resp.group]
+        noise.append(stats.seed_noise(sub, factors, resp, target=target))
+        if (data.design.kind != "grid" and confirmed is None) or not grid:
             continue
         family = stats.main_effects(sub, grid, resp, baseline)
         if pair is not None and resp.key == "test_acc":
@@ -318,14 +394,18 @@ def build_report(
             inter = stats.interaction(sub, a, b, resp, baseline)
             inter_cells = stats.interaction_cells(sub, a, b, resp)
             family += inter
-        adjusted = stats.holm(family, resp.higher_is_better)
+        adjusted = stats.holm(family, resp.higher_is_better, margin=margin)  # TOST if margin
         effects += [e for e in adjusted if "*" not in e.factor]
         interactions += [e for e in adjusted if "*" in e.factor]
-    config_factors, finished = _configs(rows, factors)
+    config_factors, finished = _configs(rows, factors, tuned=tuned)
     with tempfile.TemporaryDirectory() as tmp:
         gal, curves, classes, confusion = _explanations(tracker, finished, Path(tmp))
-    scientific = _scientific(frame, data, factors) if data.design.kind == "optuna" else []
-    optuna_figs = _optuna(data, rows, factors) if data.design.kind == "optuna" else None
+    trials = [r for r in rows if r.run_id not in confirm_ids]  # confirmation runs are no trials
+    optuna_figs = _optuna(data, trials, factors) if data.design.kind == "optuna" else None
+    if optuna_figs is not None and confirmed is not None:
+        optuna_figs = dataclasses.replace(
+            optuna_figs, note=f"{optuna_figs.note} Findings and Effects: {confirmed.note}."
+        )
     seeds_per_cell = min((len(v) for v in finished.values() if v), default=0)
     report = Report(
         provenance=_provenance(data, rows, opts.tracking_uri, link),
@@ -341,8 +421,12 @@ def build_report(
         interaction=pair,
         interactions=interactions,
         noise=noise,
-        findings=findings_mod.findings(effects + interactions, responses, noise),
-        warnings=_warnings(rows, seeds_per_cell if data.design.kind == "grid" else 2),
+        findings=_settled(data.design.settle)
+        + ([f"{confirmed.note}:"] if confirmed is not None else [])
+        + findings_mod.findings(effects + interactions, responses, noise),
+        warnings=_warnings(
+            rows, seeds_per_cell, data.design.kind == "optuna", confirmed is not None
+        ),
         baseline=baseline,
         classes=classes,
         confusion=confusion,
@@ -389,11 +473,37 @@ def write_report(opts: ReportOptions) -> ReportResult:
         )
     except OSError as e:
         raise ReportError(f"cannot write the report to {out}: {e.strerror or e}") from None
+    figures = _write_figures(report, inter_cells, opts.figures) if opts.figures else []
     if opts.log_to_parent:
         Tracker(opts.tracking_uri).log_file(report.provenance.parent_run_id, out, schema.REPORT_DIR)
     return ReportResult(
-        out, runs_csv, effects_csv, report, time.perf_counter() - started, out.stat().st_size
+        out,
+        runs_csv,
+        effects_csv,
+        report,
+        time.perf_counter() - started,
+        out.stat().st_size,
+        figures,
     )
+
+
+def _write_figures(
+    report: Report, inter_cells: Mapping[tuple[Any, Any], Interval] | None, folder: Path
+) -> list[Path]:
+    """`--figures DIR`: every plot as PDF and PNG, and the effects as `effects.tex`."""
+    from ablate.report.export import effects_tex, write_figures
+
+    try:
+        written = write_figures(report, folder, inter_cells)
+        tex = folder / "effects.tex"
+        names = {f.key: f.name for f in report.factors}
+        tex.write_text(
+            effects_tex(report.effects + report.interactions, report.responses, names),
+            encoding="utf-8",
+        )
+    except OSError as e:
+        raise ReportError(f"cannot write the figures to {folder}: {e.strerror or e}") from None
+    return [*written, tex]
 
 
 def _safe(name: str) -> str:

@@ -75,6 +75,9 @@ def config_color(report: Report, config: str, missing: str = INK) -> str:
     if not report.factors:
         return PALETTE[0]
     first = report.factors[0]
+    if not first.levels:  # a tuned parameter (no levels): each trial its own colour
+        order = config_order(report)
+        return PALETTE[order.index(config) % len(PALETTE)] if config in order else missing
     value = report.config_factors.get(config, {}).get(first.key)
     return level_colors(report)[first.key].get(level_label(first.key, value), missing)
 

@@ -7,6 +7,7 @@ another machine against a tracking server.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -54,6 +55,12 @@ class Design:
     metric: str  # optuna: the metric trials optimise
     direction: str
     space_text: str  # the space file as logged on the parent ("" if absent)
+    # the margins the sweep was given (tag ablate.margins, else the logged design):
+    # response -> margin in display units; --margin of `ablate report` goes over them
+    margins: dict[str, float] = dataclasses.field(default_factory=dict)
+    # a sweep that stops when settled: its latest look (sweep.settling's settle.json), with
+    # each effect's decision; None for a fixed sweep or before the first look
+    settle: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,32 @@ def load_sweep(tracker: Tracker, target: str | None) -> SweepData:
         )
     with tempfile.TemporaryDirectory() as tmp:
         design = _design(tracker, sweep, Path(tmp))
+        design = _settling(tracker, sweep, design, Path(tmp))
     return SweepData(sweep, design, children)
+
+
+def _settling(tracker: Tracker, sweep: SweepRun, design: Design, tmp: Path) -> Design:
+    """The margins the sweep recorded, and for a sweep that stops when settled, its
+    latest look; the design's seeds become those it runs to now (the look's `planned`:
+    where it stopped, or the next block), not its max, so later seeds are not 'missing'."""
+    logged = json.loads(sweep.params["design"]) if "design" in sweep.params else {}
+    margins = read_json_text(sweep.tags.get(schema.MARGINS)) or dict(logged.get("margins", {}))
+    until = logged.get("until")
+    if not isinstance(until, dict):
+        return dataclasses.replace(design, margins=dict(margins))
+    record = dict(read_json(tracker.download(sweep.run_id, schema.SETTLE_JSON, tmp / "settle")))
+    planned = int(record.get("planned") or until.get("min") or len(design.seeds))
+    seeds = list(range(planned))  # a settling sweep's seeds are 0 .. max - 1, block by block
+    return dataclasses.replace(design, seeds=seeds, margins=dict(margins), settle=record or None)
+
+
+def read_json_text(text: str | None) -> dict[str, Any]:
+    """A JSON object from a tag's text; {} for none or anything else."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def concurrently(fn: Callable[[str], T], run_ids: Iterable[str]) -> dict[str, T]:

@@ -150,3 +150,16 @@ def runs_frame(rows: Sequence[RunRow], factors: Sequence[Factor]) -> pd.DataFram
         rec["run_id"] = r.run_id
         records.append(rec)
     return pd.DataFrame.from_records(records)
+
+
+def _point(row: RunRow) -> tuple[tuple[tuple[str, str], ...], int]:
+    """A run's design point: its factor values (as text: MLflow params) and seed."""
+    return tuple(sorted((k, str(v)) for k, v in row.factors.items())), row.seed
+
+
+def retried(rows: Sequence[RunRow]) -> set[str]:
+    """Run ids of failed or killed runs whose design point has since finished (a resume
+    retried it): history, not a failure of the sweep."""
+    done = {_point(r) for r in rows if r.state == RunState.FINISHED}
+    lost = (RunState.FAILED, RunState.KILLED)
+    return {r.run_id for r in rows if r.state in lost and _point(r) in done}

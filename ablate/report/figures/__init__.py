@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from ablate.report.figures.svg import to_svg as to_svg
     from ablate.report.figures.training import curves_figure as curves_figure
     from ablate.report.figures.training import curves_plot as curves_plot
+    from ablate.report.figures.training import trial_curves_figure as trial_curves_figure
+    from ablate.report.figures.training import trial_curves_plot as trial_curves_plot
 
 # name -> module: a family's module (and matplotlib, optuna) loads when it is first used
 _WHERE = {
@@ -54,6 +56,8 @@ _WHERE = {
     "per_class_figure": "ablate.report.figures.detail",
     "per_class_plot": "ablate.report.figures.detail",
     "to_svg": "ablate.report.figures.svg",
+    "trial_curves_figure": "ablate.report.figures.training",
+    "trial_curves_plot": "ablate.report.figures.training",
 }
 __all__ = sorted(_WHERE)
 

@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
 from ablate.report.data.configs import INK, config_color, config_order
+from ablate.report.figures.bounds import clip, cut_note, response_bounds
 from ablate.report.figures.encoding import axis_label, config_handles, config_marker, wrap_label
 from ablate.report.figures.layout import fit, text_box
 from ablate.report.figures.style import new_figure, no_data, style
@@ -48,17 +49,25 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
         if positive and max(positive) / min(positive) > LOG_SPAN and len(positive) == len(xs):
             ax.set_xscale("log")
         # the 95% intervals of all configurations as one collection, under the points
+        # cut at what each quantity can be (a time is not negative; figures.bounds)
         bars: list[list[tuple[float, float]]] = []
         bar_colours: list[str] = []
+        cuts: set[float] = set()
+        x_bounds = response_bounds(cost)
+        # log 0 is -inf: an end cut at 0 is drawn at a tenth of the smallest mean instead
+        floor = (min(positive) / 10, math.inf) if ax.get_xscale() == "log" else x_bounds
+        y_bounds = response_bounds(response)
         for config, c, r in rows:
             colour = config_color(report, config)
             if has_interval(c):
                 assert c.lo is not None and c.hi is not None
-                bars.append([(c.lo, r.mean), (c.hi, r.mean)])
+                lo, hi = clip(*clip(c.lo, c.hi, x_bounds, cuts), floor)
+                bars.append([(lo, r.mean), (hi, r.mean)])
                 bar_colours.append(colour)
             if has_interval(r):
                 assert r.lo is not None and r.hi is not None
-                bars.append([(c.mean, r.lo), (c.mean, r.hi)])
+                lo, hi = clip(r.lo, r.hi, y_bounds, cuts)
+                bars.append([(c.mean, lo), (c.mean, hi)])
                 bar_colours.append(colour)
             ax.plot(
                 [c.mean],
@@ -86,6 +95,9 @@ def pareto_figure(report: Report, cost: Response, response: Response) -> Figure:
         ax.set_ylabel(wrap_label(axis_label(response)))
         handles = config_handles(report, [config for config, _, _ in rows])
         handles.append(Line2D([], [], color=INK, lw=1, ls="--", label="Pareto front"))
+        if bars:
+            note = f", {cut_note(cuts)}" if cuts else ""
+            handles.append(Line2D([], [], color="#777777", lw=1, label=f"95% CI{note}"))
         legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fit(fig, ax, legend)
         _place_labels(  # last: the layout must be final

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ablate.report.data.configs import INK, ConfigIndex, config_order, level_colors, same_level
+from ablate.report.figures.bounds import clip, cut_note, response_bounds
 from ablate.report.figures.encoding import MARKERS, axis_label, wrap_label
 from ablate.report.figures.layout import fit
 from ablate.report.figures.style import new_figure, style
@@ -47,8 +48,15 @@ def _configs_at(report: Report, factor: Factor, level: Any) -> list[str]:
 
 def _per_seed_means(report: Report, response: Response, at: list[str]) -> list[float]:
     """Mean over the configurations at a level, seed by seed (seeds are the replicates):
-    from the finished runs' metrics, or the cells' seed values in order if runs lack it."""
+    from the finished runs' metrics, or the cells' seed values in order if runs lack it.
+    A tuned sweep always reads its cells: they hold only the runs its statistics compare
+    (the confirmation runs where there are some), not every trial of a configuration."""
     by_seed: dict[int, list[float]] = {}
+    if report.kind == "optuna":
+        values = report.cell_values.get(response.key, {})
+        columns = [values[c] for c in at if values.get(c)]  # trials outside the comparison: none
+        rows = zip(*columns, strict=False) if columns else iter(())
+        return [float(np.mean(finite(row))) for row in rows if finite(row)]
     chosen = set(at)
     index = ConfigIndex(report)
     for run in report.runs:
@@ -83,6 +91,8 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
         ax = fig.add_subplot()
         counts = []
         intervals = 0
+        cuts: set[float] = set()  # bounds an interval was cut at (e.g. 0 s)
+        bounds = response_bounds(response)
         for x, level in enumerate(factor.levels):
             colour = colours[level_label(factor.key, level)]
             at = _configs_at(report, factor, level)
@@ -119,9 +129,10 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
                 bx = x + 0.2
                 if level_iv.lo is not None and level_iv.hi is not None:
                     intervals += 1
+                    lo, hi = clip(level_iv.lo, level_iv.hi, bounds, cuts)
                     ax.plot(
                         [bx, bx],
-                        [level_iv.lo, level_iv.hi],
+                        [lo, hi],
                         color=INK,
                         lw=2.4,
                         solid_capstyle="butt",
@@ -150,9 +161,11 @@ def effect_figure(report: Report, factor: Factor, response: Response) -> Figure:
                 [],
                 color=INK,
                 lw=2.4,
-                label="level mean, 95% CI over seeds"
-                if intervals
-                else "mean (1 seed: no interval)",
+                label=(
+                    "level mean, 95% CI over seeds" + (f"\n({cut_note(cuts)})" if cuts else "")
+                    if intervals
+                    else "mean (1 seed: no interval)"
+                ),
             ),
         ]
         if others:
@@ -214,6 +227,8 @@ def interaction_figure(
         fig = new_figure(3.0)
         ax = fig.add_subplot()
         k = len(b.levels)
+        bounds = response_bounds(response)
+        cuts: set[float] = set()
         for j, bv in enumerate(b.levels):
             colour = colours[level_label(b.key, bv)]
             dx = 0.08 * (j - (k - 1) / 2)
@@ -226,10 +241,11 @@ def interaction_figure(
                 ys.append(iv.mean)
                 if has_interval(iv):
                     assert iv.lo is not None and iv.hi is not None
+                    lo, hi = clip(iv.lo, iv.hi, bounds, cuts)
                     ax.errorbar(
                         i + dx,
                         iv.mean,
-                        yerr=[[iv.mean - iv.lo], [iv.hi - iv.mean]],
+                        yerr=[[iv.mean - lo], [hi - iv.mean]],
                         color=colour,
                         lw=1.3,
                         capsize=3,
@@ -241,7 +257,10 @@ def interaction_figure(
         ax.set_xlabel(a.name)
         ax.set_ylabel(wrap_label(axis_label(response)))
         legend = ax.legend(
-            title=b.name, loc="upper left", bbox_to_anchor=(1.0, 1.0), title_fontsize=8
+            title=b.name + (f" (95% CI {cut_note(cuts)})" if cuts else ""),
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            title_fontsize=8,
         )
         fit(fig, ax, legend)
     return fig

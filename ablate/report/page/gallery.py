@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ablate.report import figures as plots
+from ablate.report.export import gallery_methods
 from ablate.report.page.format import data_uri, digits_for, fmt
 from ablate.report.page.view import GalleryCol, GalleryItem, PageContext
 from ablate.stats.model import Gallery, GalleryCell, Interval, is_finite
@@ -20,6 +20,7 @@ from explain.methods import METHODS, label
 # ones whose maps are ReLU-clamped (the registry has no flag of its own for this yet)
 MAP_METHODS = tuple(m.name for m in METHODS if m.sign == "relu")
 BIG_GALLERY = 12  # more columns than this: one probe image per class
+THUMB = 64  # px: a gallery image is shown at the whole multiple of its size that reaches this
 GALLERY_BUDGET = 8_000_000  # bytes of image data URIs in the gallery, at most
 
 
@@ -48,6 +49,25 @@ def _gallery_rows(g: Gallery) -> tuple[list[int], str]:
     return rows, note
 
 
+def image_box(png: bytes) -> dict[str, Any]:
+    """The probe images' native size and the size the page shows them at: the smallest
+    whole multiple of the native size whose longer side reaches THUMB px (pixels stay
+    square blocks; an image at least THUMB px is shown at its own size). Aspect kept."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        w, h = im.size
+    scale = max(1, math.ceil(THUMB / max(w, h, 1)))
+    return {
+        "native": f"{w}x{h} px",
+        "width": w * scale,
+        "height": h * scale,
+        "scale": scale,
+    }
+
+
 def _coarse(feature_map: str) -> bool:
     m = re.match(r"^\s*(\d+)\s*x\s*(\d+)", feature_map)
     return bool(m) and max(int(m.group(1)), int(m.group(2))) <= 2  # type: ignore[union-attr]
@@ -58,6 +78,14 @@ def gallery_section(ctx: PageContext) -> dict[str, Any] | None:
     if g is None or not g.columns or not g.images:
         return None
     rows, note = _gallery_rows(g)
+    # a method that applies to no configuration (CAM where every head is flatten) gets no
+    # tab of n/a cells: the page says once why it is left out
+    shown = gallery_methods(g)
+    left_out = [
+        f"{label(m)} is not shown: {g.columns[0].na[m]} (true of every configuration here)."
+        for m in g.methods
+        if m not in shown
+    ]
 
     def item(cell: GalleryCell | None) -> GalleryItem:
         if cell is None:
@@ -68,7 +96,7 @@ def gallery_section(ctx: PageContext) -> dict[str, Any] | None:
     columns = []
     for col in g.columns:
         cells = {}
-        for m in g.methods:
+        for m in shown:
             got = col.cells.get(m, [])
             cells[m] = [item(got[i] if i < len(got) else None) for i in rows]
         columns.append(
@@ -82,9 +110,8 @@ def gallery_section(ctx: PageContext) -> dict[str, Any] | None:
                 cells=cells,
             )
         )
-    methods = [(m, label(m)) for m in g.methods]
-    faith_methods = {fc.method for fc in ctx.r.faith_curves}
-    faith = {m: Markup(plots.faith_curves_plot(ctx.r, m)) for m in g.methods if m in faith_methods}
+    methods = [(m, label(m)) for m in shown]
+    faith = {fig.method: Markup(fig.svg()) for fig in ctx.figures if fig.section == "gallery"}
     return {
         "methods": methods,
         "map_methods": MAP_METHODS,
@@ -93,10 +120,12 @@ def gallery_section(ctx: PageContext) -> dict[str, Any] | None:
             for i in rows
         ],
         "note": note,
+        "image": image_box(g.images[0]),
+        "left_out": left_out,
         "columns": columns,
         "normalisation": g.normalisation,
         "faith": faith,
-        "checks": {m: _checks(ctx, m) for m in g.methods},
+        "checks": {m: _checks(ctx, m) for m in shown},
     }
 
 

@@ -28,6 +28,7 @@ from ablate.report.page.sections import (
     design_section,
     effects_section,
     interaction_section,
+    lede_section,
     optuna_section,
     provenance_section,
     runs_section,
@@ -37,7 +38,13 @@ from ablate.report.page.view import PageContext
 from ablate.stats.model import Interval, Report, is_finite
 
 TEMPLATES = Path(__file__).with_name("templates")
-LONG_TABLE = 24  # effects tables longer than this fold away (explanations start folded)
+NO_CONTRASTS = "No contrasts yet: a factor needs at least two levels with finished runs."
+NO_CONTRASTS_TUNED = (
+    "No contrasts: the trials of a tuned sweep are different configurations at one seed each, "
+    "so no level is compared with an interval here (the Optuna section names the best "
+    "setting). Confirmation seeds (confirm_seeds: 3 in the space) re-train it on fresh "
+    "seeds, and the comparison appears here."
+)
 
 
 # --------------------------------------------------------------------------- page
@@ -103,9 +110,11 @@ def render(
             gallery=gallery_section(ctx),
             optuna=optuna,
             runs=runs_section(ctx),
-            long_table=LONG_TABLE,
+            empty_effects=NO_CONTRASTS_TUNED if report.kind == "optuna" else NO_CONTRASTS,
+            # a tuned sweep with nothing compared: say why once, not in every group
+            no_contrasts=report.kind == "optuna" and not report.effects,
             summary=summary_section(ctx),
-            factor_levels=[(f, [ctx.level(f.key, v) for v in f.levels]) for f in report.factors],
+            lede=lede_section(ctx),
             baseline=[
                 (f.name, ctx.level(f.key, report.baseline.get(f.key)))
                 for f in report.factors

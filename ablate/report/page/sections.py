@@ -11,8 +11,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ablate.report import figures as plots
 from ablate.report.data.configs import level_index
+from ablate.report.data.runs import retried
+from ablate.report.export import confusion_configs
 from ablate.report.page.format import (
     GREY,
     digits_for,
@@ -35,18 +36,17 @@ from ablate.report.page.view import (
     Level,
     PageContext,
     factor_title,
-    main_response,
     shown_factors,
 )
 from ablate.stats.model import (
     MISSING,
     Effect,
     Report,
-    Response,
     RowState,
     RunRow,
     SeedNoise,
     is_finite,
+    level_label,
 )
 from ablate.store import RunState
 
@@ -65,7 +65,7 @@ GROUPS = (
     ("cost", "Cost"),
     ("explanations", "Explanation quality"),
 )
-CURVE_METRICS = (("train_loss", "val_loss"), ("train_acc", "val_acc"))
+RUN_ID_SHOWN = 12  # characters of a run id in the runs table, as the sweep's summary prints
 # runs-table metrics: key -> (header, unit, scale, decimals)
 RUN_METRICS: dict[str, tuple[str, str, float, int]] = {
     "test_acc": ("test acc", "%", 100.0, 2),
@@ -74,7 +74,50 @@ RUN_METRICS: dict[str, tuple[str, str, float, int]] = {
     "params": ("params", "", 1.0, 0),
     "flops_per_image": ("FLOPs / image", "MFLOP", 1e-6, 2),
 }
-XAI_PLOTTED = (".deletion_vs_random", ".insertion_vs_random")
+FOLD_ROWS = 8  # an effects or seed-noise table longer than this starts folded
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def lede_section(ctx: PageContext) -> dict[str, Any]:
+    """The sentence under the title: runs, configurations, seeds; each factor's levels and,
+    for a tuned sweep, the range each tuned parameter's trials took (no empty legends)."""
+    r = ctx.r
+    tuned = r.kind == "optuna"
+    runs = [run for run in r.runs if run.state != MISSING]
+    # a grid: its design points (run or not); a tuned sweep: the trials it ran
+    n_configs = len({ctx.config_of(run) for run in runs}) if tuned else len(r.config_factors)
+    chosen = " chosen by the tuner" if tuned else ""
+    text = (
+        f"{_plural(len(r.runs), 'run')} over {_plural(n_configs, 'configuration')}{chosen} "
+        f"× {_plural(len(r.seeds), 'seed')}"
+    )
+    if tuned:
+        text += " (its trials are configurations, not seeds)"
+    levels = [(f, [ctx.level(f.key, v) for v in f.levels]) for f in r.factors if f.levels]
+    ranges = []
+    for f in r.factors:
+        if f.levels:
+            continue
+        values = [run.factors.get(f.key) for run in runs if run.factors.get(f.key) is not None]
+        if values:
+            ranges.append((f.name, _range_text(f.key, values)))
+    return {"text": text, "levels": levels, "tuned": ranges}
+
+
+def _range_text(key: str, values: list[Any]) -> str:
+    """'0.00075 to 0.00137' for numbers, 'GAP, flatten' for the others (as tried)."""
+    if all(is_number(v) for v in values):
+        lo, hi = min(values), max(values)
+        return (
+            level_label(key, lo)
+            if lo == hi
+            else f"{level_label(key, lo)} to {level_label(key, hi)}"
+        )
+    seen = dict.fromkeys(level_label(key, v) for v in values)
+    return ", ".join(seen)
 
 
 def provenance_section(report: Report) -> dict[str, Any]:
@@ -90,6 +133,7 @@ def provenance_section(report: Report) -> dict[str, Any]:
         "compute": duration(p.compute_seconds),
         "generated": when(report.generated),
         "states": [(str(s), counts[s]) for s in STATES if counts[s]],
+        "retried": len(retried(report.runs)),  # failed or killed, then finished by a resume
         "total": len(report.runs),
     }
 
@@ -143,9 +187,35 @@ def _effect_row(ctx: PageContext, e: Effect) -> dict[str, Any]:
         "seeds": e.seeds,
         "method": e.method,
         "verdict": e.verdict,
+        "verdict_text": verdict_text(e, resp.unit if resp else ""),
         "verdict_class": re.sub(r"[^a-z0-9]+", "-", e.verdict).strip("-"),  # "n-1", "better"
         "excluded": e.excluded_contexts,
     }
+
+
+def verdict_text(e: Effect, unit: str) -> str:
+    """What the verdict cell says: 'equivalent within ±1.0 points', 'no clear difference:
+    about 9 seeds would settle it', 'exact (the same on every seed)'."""
+    if e.verdict == "equivalent" and e.margin is not None and is_finite(e.margin):
+        one = unit[:-1] if e.margin == 1 and unit.endswith("s") else unit  # 1 point
+        return f"equivalent within ±{e.margin:g}" + (f" {one}" if one else "")
+    if e.verdict == "no clear difference":
+        if e.seeds_needed:
+            return f"no clear difference: about {e.seeds_needed} seeds per cell would settle it"
+        return "no clear difference"
+    if e.verdict == "n = 1":
+        return "n = 1: run more seeds"
+    if e.verdict == "exact":
+        return "exact (the same on every seed)"
+    return str(e.verdict)
+
+
+def verdict_summary(n: int, verdicts: Counter[str]) -> str:
+    """'24 effects: 3 better, 2 worse, 19 no clear difference' (a fold's summary)."""
+    order = ("better", "worse", "equivalent", "no clear difference", "exact", "n = 1")
+    parts = [f"{verdicts[v]} {v}" for v in order if verdicts[v]]
+    parts += [f"{k} {v}" for v, k in verdicts.items() if v not in order]
+    return f"{_plural(n, 'effect')}: " + ", ".join(parts) if parts else _plural(n, "effect")
 
 
 def effects_section(ctx: PageContext) -> list[dict[str, Any]]:
@@ -162,31 +232,32 @@ def effects_section(ctx: PageContext) -> list[dict[str, Any]]:
             (e for e in ctx.r.effects if e.response in keys),
             key=lambda e: (order[e.response], factor_order.get(e.factor, 99)),
         )
-        plotted = [resp for resp in responses if ctx.r.cells.get(resp.key) and _plotted(resp)]
         plot_list = [
-            (resp.label, f.name, Markup(plots.effect_plot(ctx.r, f, resp)))
-            for resp in plotted
-            for f in shown_factors(ctx.r)
+            (ctx.responses[fig.response].label, factor_title(ctx.r, fig.factor), Markup(fig.svg()))
+            for fig in ctx.figures
+            if fig.section == "effects" and fig.response in keys
         ]
-        noise = [_noise_row(ctx, n) for n in ctx.r.noise if n.response in keys]
+        noise_of = [n for n in ctx.r.noise if n.response in keys]
+        known = [n for n in noise_of if is_finite(n.pooled_sd)]
+        # no cell with 2 seeds: one line that says why, not a table of dashes
+        why = next((n.why for n in noise_of if n.why), "")
+        unknown = (why or "no configuration has 2 seeds yet") if noise_of and not known else ""
+        rows = [_effect_row(ctx, e) for e in effects]
         groups.append(
             {
                 "id": f"effects-{group}",
                 "title": title,
-                "rows": [_effect_row(ctx, e) for e in effects],
+                "rows": rows,
                 "plots": plot_list,
-                "collapsed": group == "explanations",
-                "verdicts": Counter(e.verdict for e in effects).most_common(),
-                "noise": noise,
+                # long tables and the explanation numbers fold behind their verdict counts
+                "collapsed": group == "explanations" or len(rows) > FOLD_ROWS,
+                "summary": verdict_summary(len(rows), Counter(e.verdict for e in effects)),
+                "noise": [_noise_row(ctx, n) for n in noise_of] if known else [],
+                "noise_unknown": unknown,
+                "noise_collapsed": group == "explanations" or len(noise_of) > FOLD_ROWS,
             }
         )
     return groups
-
-
-def _plotted(resp: Response) -> bool:
-    """Effect plots: every accuracy and cost response; of the explanation numbers only
-    deletion and insertion against random (the rest is in the tables), to keep the page small."""
-    return resp.group != "explanations" or resp.key.endswith(XAI_PLOTTED)
 
 
 def _noise_row(ctx: PageContext, n: SeedNoise) -> dict[str, Any]:
@@ -206,15 +277,8 @@ def interaction_section(ctx: PageContext) -> dict[str, Any] | None:
     if not ctx.r.interaction:
         return None
     a_key, b_key = ctx.r.interaction
-    factors = {f.key: f for f in ctx.r.factors}
-    resp = main_response(ctx.r)
-    svg = None
-    if ctx.interaction_cells and resp and a_key in factors and b_key in factors:
-        svg = Markup(
-            plots.interaction_plot(
-                ctx.r, factors[a_key], factors[b_key], resp, ctx.interaction_cells
-            )
-        )
+    fig = next((fig for fig in ctx.figures if fig.section == "interaction"), None)
+    svg = Markup(fig.svg()) if fig is not None else None
     return {
         "a": factor_title(ctx.r, a_key),
         "b": factor_title(ctx.r, b_key),
@@ -224,50 +288,37 @@ def interaction_section(ctx: PageContext) -> dict[str, Any] | None:
 
 
 def curves_section(ctx: PageContext) -> list[tuple[str, list[Markup]]]:
-    present = {m for run in ctx.r.runs for m, ys in run.curves.items() if ys}
+    """Per factor its curves; one curve per configuration where no factor has levels."""
+    figs = [fig for fig in ctx.figures if fig.section == "curves"]
     out = []
     for f in shown_factors(ctx.r):
-        svgs = [
-            Markup(plots.curves_plot(ctx.r, f, metric))
-            for pair in CURVE_METRICS
-            for metric in pair
-            if metric in present
-        ]
+        svgs = [Markup(fig.svg()) for fig in figs if fig.factor == f.key]
         if svgs:
             out.append((f.name, svgs))
+    per_config = [Markup(fig.svg()) for fig in figs if not fig.factor]
+    if per_config:
+        out.append(("configuration", per_config))
     return out
 
 
 def cost_section(ctx: PageContext) -> list[tuple[str, Markup]]:
-    acc = main_response(ctx.r)
-    if acc is None or not ctx.r.cells.get(acc.key):
-        return []
-    cost = [resp for resp in ctx.r.responses if resp.group == "cost"]
-    costs = [resp for resp in cost if resp.key == "train_seconds" or "flop" in resp.key.lower()]
-    costs = costs or cost[:2]
     return [
-        (resp.label, Markup(plots.pareto_plot(ctx.r, resp, acc)))
-        for resp in costs
-        if ctx.r.cells.get(resp.key)
+        (ctx.responses[fig.response].label, Markup(fig.svg()))
+        for fig in ctx.figures
+        if fig.section == "cost"
     ]
 
 
 def confusion_section(ctx: PageContext) -> dict[str, Any] | None:
-    acc = main_response(ctx.r)
-    cells = ctx.r.cells.get(acc.key, {}) if acc else {}
-    ranked = [
-        c
-        for c in sorted(cells, key=lambda c: cells[c].mean, reverse=True)
-        if c in ctx.r.confusion and is_finite(cells[c].mean)
-    ]
-    if not ranked:
+    chosen = confusion_configs(ctx.r)
+    if not chosen:
         return None
-    chosen = [ranked[0]] if len(ranked) == 1 else [ranked[0], ranked[-1]]
+    svgs = {fig.name: Markup(fig.svg()) for fig in ctx.figures if fig.section == "confusion"}
     return {
-        "best": (ranked[0], ctx.config_color(ranked[0])),
-        "worst": (ranked[-1], ctx.config_color(ranked[-1])) if len(ranked) > 1 else None,
-        "svg": Markup(plots.confusion_plot(ctx.r, chosen)),
-        "per_class": Markup(plots.per_class_plot(ctx.r)) if ctx.r.classes else None,
+        "best": (chosen[0], ctx.config_color(chosen[0])),
+        "worst": (chosen[-1], ctx.config_color(chosen[-1])) if len(chosen) > 1 else None,
+        "svg": svgs["confusion"],
+        "per_class": svgs.get("per-class"),
     }
 
 
@@ -277,13 +328,16 @@ def runs_section(ctx: PageContext) -> dict[str, Any]:
     numeric = {
         f.key: all(is_number(run.factors.get(f.key)) for run in ctx.r.runs) for f in ctx.r.factors
     }
-    columns += [Column(f.key, f.name, numeric[f.key]) for f in ctx.r.factors]
+    # "weight decay", not "weight_decay": a header wraps at spaces only
+    columns += [Column(f.key, f.name.replace("_", " "), numeric[f.key]) for f in ctx.r.factors]
     columns.append(Column("seed", "seed", True))
     scales = {}
     for k in metric_keys:
         header, unit, scale, digits = RUN_METRICS[k]
         scales[k] = (scale, digits)
         columns.append(Column(k, f"{header} ({unit})" if unit else header, True))
+    # what `ablate explain` and `load_run` take (a unique prefix will do); whole id on hover
+    columns.append(Column("run_id", "run id", False))
     rows = []
     for run in ctx.r.runs:
         cells = [
@@ -295,13 +349,15 @@ def runs_section(ctx: PageContext) -> dict[str, Any]:
             lv = ctx.level(f.key, value)
             # numbers sort as numbers, other levels in the space file's order
             order = repr(float(value)) if numeric[f.key] else str(level_index(f.levels, value))  # type: ignore[arg-type]
-            cells.append(Cell(lv.label, order, color=lv.color))
+            # a tuned parameter has no levels, so no level colour: no grey dot either
+            cells.append(Cell(lv.label, order, color=lv.color if f.levels else None))
         cells.append(Cell(str(run.seed), str(run.seed)))
         for k in metric_keys:
             scale, digits = scales[k]
             x = run.metrics.get(k)
             ok = x is not None and is_finite(float(x))
             cells.append(Cell(number(x, scale, digits), repr(float(x)) if ok else ""))  # type: ignore[arg-type]
+        cells.append(Cell(run.run_id[:RUN_ID_SHOWN], run.run_id, title=run.run_id))
         rows.append((run.state, cells))
     return {"columns": columns, "rows": rows}
 
@@ -324,7 +380,8 @@ def optuna_section(ctx: PageContext) -> dict[str, Any] | None:
         rows.append(
             {
                 "scientific": [ctx.level(k, v) for k, v in row.scientific.items()],
-                "nuisance": ", ".join(f"{k} = {plain_value(v)}" for k, v in row.nuisance.items()),
+                # one "key = value" a line: a setting never breaks inside an assignment
+                "nuisance": [f"{k} = {plain_value(v)}" for k, v in row.nuisance.items()],
                 "val": interval_n_text(row.val),
                 "test": interval_n_text(row.test),
                 "trials": row.trials,
@@ -335,7 +392,8 @@ def optuna_section(ctx: PageContext) -> dict[str, Any] | None:
     if "estimate" not in note.lower():
         note = f"Parameter importances are estimates. {note}".strip()
     note = note[:1].upper() + note[1:]
-    return {"figures": svgs, "note": note, "scientific": rows}
+    has_scientific = any(row.scientific for row in ctx.r.scientific)
+    return {"figures": svgs, "note": note, "scientific": rows, "has_scientific": has_scientific}
 
 
 def summary_section(ctx: PageContext) -> dict[str, Any]:

@@ -89,6 +89,10 @@ class PageContext:
         self.responses = {resp.key: resp for resp in report.responses}
         self.digits = _response_digits(report)
         self.interaction_cells = interaction_cells
+        # every plot of the page, the same list `ablate report --figures` writes
+        from ablate.report.export import page_figures
+
+        self.figures = page_figures(report, interaction_cells)
         # the keys configurations are told apart by (nuisance factors may be left out)
         first = next(iter(report.config_factors.values()), {})
         self._index = ConfigIndex(report, sorted(first) if first else None)
