@@ -24,13 +24,14 @@ CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
 pytestmark = pytest.mark.e2e
 
 
-def _space(folder: Path, epochs: int = EPOCHS) -> Path:
+def _space(folder: Path, epochs: int = EPOCHS, limit_train: int = 400) -> Path:
     doc = {
         "experiment": "midrun",
         "base": {
             "model": {"depth": 2, "width": 8},
-            # augmentation and a one-cycle schedule: both draw on state a resume must restore
-            "data": {"limit_train": 1200, "limit_test": 200, "augment": True},
+            # augmentation and a one-cycle schedule: both draw on state a resume must restore;
+            # 400 images are 13 steps an epoch, enough for both (1200 trained 3x as long)
+            "data": {"limit_train": limit_train, "limit_test": 200, "augment": True},
             "train": {"max_epochs": epochs, "batch_size": 32, "schedule": "onecycle"},
             "explain": {"enabled": False},
         },
@@ -52,6 +53,7 @@ def _cmd(space: Path, folder: Path) -> list[str]:
         str(SLICE),
         "--set",
         f"data.cache_dir={folder / 'cache'}",
+        "--no-report",  # the numbers are read from the store; a report is seconds of work
     ]
 
 
@@ -134,7 +136,8 @@ def test_kill_9_in_epoch_3_then_resume_gives_the_uninterrupted_numbers(tmp_path:
 
 
 def test_sigterm_is_a_preemption_that_keeps_the_checkpoint(tmp_path: Path) -> None:
-    space = _space(tmp_path, epochs=2)
+    # 1200 images: epoch 2, the one the signal must land in, lasts long enough on any machine
+    space = _space(tmp_path, epochs=2, limit_train=1200)
     cmd = _cmd(space, tmp_path)
     victim, log = _start_until_saved(cmd, tmp_path, epochs=1)
     assert _resume_epochs(tmp_path) >= 1, log.read_text()[-3000:]

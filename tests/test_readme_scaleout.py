@@ -89,6 +89,16 @@ def test_readme_scaleout_commands_run_as_written(tmp_path: Path) -> None:
             words[0] = str(bindir / words[0])
         return words, {**env, **extra}
 
+    # --workers N on this machine, with the store in the project folder: its own folder and
+    # store, so it runs while the PostgreSQL half below waits on its servers (wall time)
+    work = tmp_path / "local"
+    work.mkdir()
+    local_argv, local_env = argv_env(substitute(local[0], 0))
+    local_log = tmp_path / "local.log"
+    local_run = subprocess.Popen(
+        local_argv, cwd=work, env=local_env, stdin=subprocess.DEVNULL,
+        stdout=local_log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
     try:
         with postgres_running() as pg:
             # the README creates the database itself: drop the cluster's own first
@@ -131,15 +141,13 @@ def test_readme_scaleout_commands_run_as_written(tmp_path: Path) -> None:
                 assert len(finished_keys(children)) == 2
             finally:
                 stop_process_group(proc)
+        local_code = local_run.wait(timeout=300)
     except ServerError as e:
         pytest.fail(str(e), pytrace=False)
-
-    # --workers N on this machine, with the store in the project folder
-    work = tmp_path / "local"
-    work.mkdir()
-    argv, run_env = argv_env(substitute(local[0], 0))
-    res = subprocess.run(argv, cwd=work, env=run_env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, f"$ {shlex.join(argv)}\n{res.stdout}{res.stderr}"
+    finally:
+        if local_run.poll() is None:
+            stop_process_group(local_run)
+    assert local_code == 0, f"$ {shlex.join(local_argv)}\n{log_tail(local_log, 80)}"
     assert (work / "mlflow.db").exists()
 
 

@@ -54,6 +54,7 @@ def worker(
         "--stale-after", "6",
         "--set", f"data.cache_dir={cwd / 'cache'}",
         "--set", "train.threads=1",
+        "--no-report",  # each worker would write one; not what is tested here
     ]  # fmt: skip
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -120,7 +121,8 @@ def test_three_workers_run_each_point_exactly_once(
 def test_kill_9_mid_trial_then_rerun_completes_without_duplicates(
     warm_cache: Path, postgres_db_url: str, mlflow_server: str
 ) -> None:
-    space = grid_space(warm_cache, "kill9", epochs=4, limit_train=900)
+    # 300 images x 4 epochs: seconds a point, enough to be seen running and killed
+    space = grid_space(warm_cache, "kill9", epochs=4, limit_train=300)
     client = MlflowClient(mlflow_server)
     victim = worker(space, postgres_db_url, mlflow_server, warm_cache, warm_cache / "victim.log")
     deadline = time.time() + 180
