@@ -51,7 +51,7 @@ from torch import nn
 
 from lightning_modules.config import ModelConfig, is_external
 from lightning_modules.errors import InvalidPointError, LightningModulesError
-from lightning_modules.models import Normalization, count_params, normalize_layer
+from lightning_modules.layers import Normalization, count_params, normalize_layer
 from lightning_modules.shapes import invalid_reason
 
 # what ablate passes itself; a model.args entry of these names is refused

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_modules.config import ModelConfig
-from lightning_modules.models import Normalization, SameConv2d, normalize_layer
+from lightning_modules.layers import Normalization, SameConv2d, normalize_layer
 from lightning_modules.shapes import resnet_blocks, resnet_sizes, same_padding
 
 __all__ = ["BasicBlock", "ResNet", "Shortcut"]

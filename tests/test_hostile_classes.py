@@ -155,7 +155,8 @@ SIZES = {
     "optuna-trials": Case(OPTUNA + "n_trials: 1000000000\n", ("n_trials", "100000")),
     "optuna-studies-x-trials": Case(
         OPTUNA + "n_trials: 1000\nscientific:\n  model.width: " + str(list(range(1, 1001))) + "\n",
-        ("1,000,000 runs", "1,000 trials", "100,000"),
+        # each study's 1,000 trials and its 3 confirmation runs (scientific: sets 3)
+        ("1,003,000 runs", "1,003 trials and confirmation runs", "100,000"),
     ),
     "optuna-choices": Case(
         BASE

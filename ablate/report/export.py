@@ -21,9 +21,9 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from ablate.report.data.configs import config_order
-from ablate.report.page.view import main_response, shown_factors
 from ablate.stats.model import (
     Effect,
+    Factor,
     Gallery,
     Interval,
     Report,
@@ -68,6 +68,19 @@ def slug(text: str) -> str:
     """'test_acc' -> 'test-acc', 'model.stride' -> 'stride' (a file-name part)."""
     text = text.split(".")[-1] if text.startswith(("model.", "train.", "data.")) else text
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def shown_factors(report: Report) -> list[Factor]:
+    """Factors with levels to compare (Optuna's nuisance factors have none)."""
+    return [f for f in report.factors if f.role != "nuisance" and len(f.levels) > 1]
+
+
+def main_response(report: Report) -> Response | None:
+    """Test accuracy, else the first accuracy response."""
+    for resp in report.responses:
+        if resp.key == "test_acc":
+            return resp
+    return next((resp for resp in report.responses if resp.group == "accuracy"), None)
 
 
 def effect_plotted(resp: Response) -> bool:

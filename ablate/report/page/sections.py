@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from ablate.report.data.configs import level_index
 from ablate.report.data.runs import retried
-from ablate.report.export import confusion_configs
+from ablate.report.export import confusion_configs, shown_factors
 from ablate.report.page.format import (
     GREY,
     digits_for,
@@ -36,7 +36,6 @@ from ablate.report.page.view import (
     Level,
     PageContext,
     factor_title,
-    shown_factors,
 )
 from ablate.stats.model import (
     MISSING,

@@ -15,8 +15,9 @@ from ablate.report.data.configs import (
     factors_text,
     level_colors,
 )
+from ablate.report.export import page_figures
 from ablate.report.page.format import GREY, digits_for, safe_color
-from ablate.stats.model import Factor, Interval, Report, Response, RunRow, level_label
+from ablate.stats.model import Interval, Report, RunRow, level_label
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,6 @@ class PageContext:
         self.digits = _response_digits(report)
         self.interaction_cells = interaction_cells
         # every plot of the page, the same list `ablate report --figures` writes
-        from ablate.report.export import page_figures
-
         self.figures = page_figures(report, interaction_cells)
         # the keys configurations are told apart by (nuisance factors may be left out)
         first = next(iter(report.config_factors.values()), {})
@@ -122,16 +121,3 @@ def factor_title(report: Report, key: str) -> str:
     """A factor's name, or 'stride × head' for an interaction key 'a*b'."""
     names = {f.key: f.name for f in report.factors}
     return " × ".join(names.get(part, part) for part in key.split("*"))
-
-
-def shown_factors(report: Report) -> list[Factor]:
-    """Factors with levels to compare (Optuna's nuisance factors have none)."""
-    return [f for f in report.factors if f.role != "nuisance" and len(f.levels) > 1]
-
-
-def main_response(report: Report) -> Response | None:
-    """Test accuracy, else the first accuracy response."""
-    for resp in report.responses:
-        if resp.key == "test_acc":
-            return resp
-    return next((resp for resp in report.responses if resp.group == "accuracy"), None)
