@@ -226,6 +226,8 @@ def test_load_sweep_gives_the_csvs_figures_and_page(sweep: dict, tmp_path: Path)
     flipped = s.effects(baseline={"stride": "2"}, response="test_acc")
     before = s.effects(response="test_acc")
     assert flipped["estimate"].iloc[0] == pytest.approx(-before["estimate"].iloc[0])
+    narrow = s.effects(margin=0.25, response="test_acc")
+    assert set(narrow["margin"]) == {0.25} and set(before["margin"]) == {1.0}
     assert s.findings() and all(isinstance(f, str) for f in s.findings())
     assert "effect-test-acc-stride" in s.figure_names
     assert isinstance(s.figure("effect-test-acc-stride"), Figure)

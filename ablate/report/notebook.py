@@ -3,7 +3,7 @@
     >>> import ablate
     >>> sweep = ablate.load_sweep("strides")        # experiment name or space file
     >>> sweep.runs                                  # = reports/strides.runs.csv
-    >>> sweep.effects(baseline={"stride": "2"})     # = reports/strides.effects.csv
+    >>> sweep.effects(baseline={"stride": "2"}, margin=0.5)  # as --baseline, --margin
     >>> sweep.findings()
     >>> fig = sweep.figure("effect-test-acc-stride")  # a matplotlib Figure
     >>> sweep.write_report("reports/strides.html")
@@ -63,16 +63,25 @@ class Sweep:
     def effects(
         self,
         baseline: Mapping[str, str] | None = None,
+        margin: float | Mapping[str, float] | None = None,
         response: str | None = None,
     ) -> pd.DataFrame:
         """Main effects and interactions, as `<report>.effects.csv`.
 
         baseline: factor -> level text, as `ablate report --baseline stride=2`.
+        margin: the equivalence margin of test accuracy in points, or response -> margin,
+            as `ablate report --margin`; default: the sweep's own (1 point of accuracy).
         response: keep one response, by key ("test_acc") or label ("test accuracy").
         """
         report = self.report
-        if baseline:
-            report, _ = build_report(replace(self._opts, baseline=dict(baseline)))
+        if baseline or margin is not None:
+            margins = {"test_acc": float(margin)} if isinstance(margin, int | float) else margin
+            opts = replace(
+                self._opts,
+                baseline=dict(baseline or self._opts.baseline),
+                margins=dict(margins or self._opts.margins),
+            )
+            report, _ = build_report(opts)
         frame = effects_frame(report.effects + report.interactions, report.responses)
         if response is None or frame.empty:
             return frame
