@@ -126,7 +126,8 @@ def grid_store(tmp_path_factory: pytest.TempPathFactory, data_cache: Path) -> It
 
 @pytest.fixture(scope="session")
 def optuna_store(tmp_path_factory: pytest.TempPathFactory, data_cache: Path) -> Iterator[Path]:
-    """One Optuna sweep of strides_tuned_lr.yaml with --n-trials 2 (3 studies, 6 trials)."""
+    """One Optuna sweep of strides_tuned_lr.yaml with --n-trials 2 (3 studies, 6 trials,
+    and 3 confirmation runs per study)."""
     work = tmp_path_factory.mktemp("status-optuna")
     mp = pytest.MonkeyPatch()
     mp.chdir(work)
@@ -237,8 +238,9 @@ def test_an_optuna_sweep_run_with_n_trials_is_found_and_counted(
     code, out = invoke("status", *args)
     assert code == 0, out
     row = counts(out)
-    assert row["of"] == 6, out  # 3 strides x --n-trials 2, not the file's 3 x 6
-    assert row["done"] + row["pruned"] == 6 and row["pending"] == 0, out
+    # 3 strides x (--n-trials 2 + 3 confirmation runs), not the file's 3 x (6 + 3)
+    assert row["of"] == 15, out
+    assert row["done"] + row["pruned"] == 15 and row["pending"] == 0, out
 
 
 @pytest.mark.e2e

@@ -14,7 +14,7 @@ from typing import Any
 
 from ablate.errors import DataError
 from ablate.spaces.blocks import Space, resolve
-from ablate.spaces.config import DataConfig
+from ablate.spaces.config import DataConfig, ModelConfig
 
 DATA_FIELDS = ("num_classes", "in_channels", "image_size")  # model fields the data decides
 
@@ -61,6 +61,10 @@ def fit_to_data(space: Space) -> Space:
                 "one dataset per space."
             )
         fill = got
+    # a value equal to the field's default stays unsaid: CIFAR-10's 10 classes, 3 channels
+    # and 32 px leave the space as it was, so its run keys and sweep id do not change
+    defaults = {k: ModelConfig.model_fields[k].default for k in DATA_FIELDS}
+    fill = {k: v for k, v in (fill or {}).items() if k not in model and v != defaults[k]}
     if not fill:
         return space
     base = {**space.base, "model": {**model, **fill}}
