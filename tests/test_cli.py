@@ -57,6 +57,11 @@ def test_models_lists_presets() -> None:
     for name in ("keras_cnn", "gap_cnn", "vgg", "seed000", "seed001", "seed003"):
         assert name in out
     assert "60,458" in out
+    rows = [ln.split("│")[1:3] for ln in out.splitlines() if ln.startswith("│")]
+    names = [a.strip() for a, _ in rows if a.strip()]
+    assert names.index("resnet20") < names.index("resnet56") < names.index("resnet110"), names
+    old = dict((a.strip(), b.strip()) for a, b in rows if a.strip())
+    assert old["keras_cnn"] == "seed000" and old["resnet20"] == "", old  # no name is its own alias
 
 
 def test_bad_yaml(tmp_path: Path) -> None:

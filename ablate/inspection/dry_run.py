@@ -77,14 +77,19 @@ def print_presets() -> None:
     from lightning_modules.models import build_model, count_params, flops_per_image
     from lightning_modules.presets import PRESETS
 
+    def order(name: str) -> tuple[str, int]:  # resnet20 before resnet110
+        stem = name.rstrip("0123456789")
+        return stem, int(name[len(stem) :] or 0)
+
     rows = []
-    for name, preset in sorted(PRESETS.items()):
+    for name in sorted(PRESETS, key=order):
+        preset = PRESETS[name]
         cfg = ModelConfig(preset=name, **preset.fields)
         net = build_model(cfg)
         rows.append(
             [
                 name,
-                preset.legacy_name,
+                preset.legacy_name if preset.legacy_name != name else "",
                 preset.note,
                 f"{count_params(net):,}",
                 f"{flops_per_image(net, cfg) / 1e6:.1f}",
