@@ -237,4 +237,4 @@ def test_readme_commands_are_these(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, [*run.split()[1:], "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "8 runs (0 invalid)" in result.output
+    assert "16 runs (0 invalid)" in result.output
