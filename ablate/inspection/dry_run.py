@@ -75,21 +75,17 @@ def _params(cfg: ModelConfig) -> int:
 
 def print_presets() -> None:
     from lightning_modules.models import build_model, count_params, flops_per_image
-    from lightning_modules.presets import PRESETS
+    from lightning_modules.presets import ALIASES, PRESETS
 
-    def order(name: str) -> tuple[str, int]:  # resnet20 before resnet110
-        stem = name.rstrip("0123456789")
-        return stem, int(name[len(stem) :] or 0)
-
+    old_names = {name: old for old, name in ALIASES.items()}  # renamed presets only
     rows = []
-    for name in sorted(PRESETS, key=order):
-        preset = PRESETS[name]
+    for name, preset in PRESETS.items():  # as defined: by family, then depth
         cfg = ModelConfig(preset=name, **preset.fields)
         net = build_model(cfg)
         rows.append(
             [
                 name,
-                preset.legacy_name if preset.legacy_name != name else "",
+                old_names.get(name, ""),
                 preset.note,
                 f"{count_params(net):,}",
                 f"{flops_per_image(net, cfg) / 1e6:.1f}",
