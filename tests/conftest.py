@@ -47,14 +47,24 @@ E2E_FILES = {
 }
 
 
+# `bash scripts/test` runs the suite on pytest-xdist workers with `--dist loadgroup`. Each
+# file is one group, so a file's tests share one worker and its module fixtures (a trained
+# sweep, a built report) are made once; the files that drive the one SLURM cluster of
+# `.ci/slurm.sh` share a group, so their jobs never queue behind each other's.
+SHARED_GROUPS = {"test_slurm.py": "slurm", "test_readme_slurm.py": "slurm"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        name = Path(str(item.fspath)).name
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(name, name)))
         own = [m.name for m in item.iter_markers() if m.name in COST_MARKERS]
         if len(set(own)) > 1:
             raise pytest.UsageError(f"{item.nodeid}: more than one of {COST_MARKERS}: {own}")
         if own:
             continue
-        name = Path(str(item.fspath)).name
         if name in SERVERS_FILES:
             item.add_marker(pytest.mark.servers)
         elif name in E2E_FILES:

@@ -35,5 +35,6 @@ def test_ci_installs_as_the_readme_says_then_runs_its_test_command() -> None:
 def test_the_test_command_installs_its_services_and_runs_pytest() -> None:
     script = (ROOT / "scripts" / "test").read_text()
     for step in ("pip install -q -e '.[test]'", "bash .ci/postgres.sh", "bash .ci/chromium.sh",
-                 "bash .ci/slurm.sh", "ruff check .", "mypy", "lint-imports", 'pytest "$@"'):  # fmt: skip
+                 "bash .ci/slurm.sh", "ruff check .", "mypy", "lint-imports",
+                 'pytest -n "$workers" --dist loadgroup "$@"'):  # fmt: skip
         assert step in script, step

@@ -7,7 +7,7 @@ Against the real single-node SLURM of `.ci/slurm.sh`, a private PostgreSQL and t
 session's `mlflow server` on 127.0.0.1. Substituted, as in test_readme_scaleout.py, only
 what cannot be the same here: the database URL (the test cluster's user, no password)
 and the tracking server's address, the data path (the committed CIFAR-10 slice) and
-the space file (a two-point space named `full`, so the README's job name
+the space file (a six-point space named `full`, so the README's job name
 `ablate-full` is this sweep's). Flags, job names and commands are the README's own.
 """
 
@@ -37,17 +37,23 @@ README_TRACKING = "http://dbhost:5000"
 pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("slurm_cluster")]
 
 
-def two_point_space(tmp: Path) -> Path:
-    """`full`, two points of a few seconds each: long enough to cancel one mid-run."""
+EPOCHS = 24
+
+
+def six_point_space(tmp: Path) -> Path:
+    """`full`, six points of 24 short epochs (about 4 s) on the README's two workers: three
+    rounds, so that the cancel lands in the first half of a point however long the status
+    and squeue before it took on loaded cores."""
     doc = {
         "experiment": "full",  # the README's space: the same experiment and job name
         "base": {
             "model": {"depth": 2, "width": 8},
-            "data": {"limit_train": 900, "limit_test": 100, "cache_dir": str(tmp / "cache")},
-            "train": {"max_epochs": 3, "batch_size": 32},
+            "data": {"limit_train": 600, "limit_test": 100, "cache_dir": str(tmp / "cache")},
+            "train": {"max_epochs": EPOCHS, "batch_size": 32},
             "explain": {"enabled": False},
         },
         "grid": {"model.stride": [1, 2]},
+        "seeds": 3,
     }
     path = tmp / "full.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -67,7 +73,7 @@ def test_readme_slurm_commands_run_as_written(
     assert len(commands) == 5, commands  # every command of the section is run below
     assert all(README_DB in c and README_TRACKING in c for c in (*launches, *status))
 
-    space = two_point_space(tmp_path)
+    space = six_point_space(tmp_path)
     from ablate.spaces import DataConfig
     from lightning_modules.data import load_cifar10
 
@@ -103,13 +109,23 @@ def test_readme_slurm_commands_run_as_written(
         assert "scancel " in first.stdout and "squeue -j " in first.stdout
         assert "secret" not in first.stdout + first.stderr
 
-        running: list = []  # type: ignore[type-arg]
-        deadline = time.monotonic() + 240
-        while not running and time.monotonic() < deadline:
-            time.sleep(0.5)
-            _, children = sweep_runs(client, "full")
-            running = [c for c in children if state(c) == RunState.RUNNING]
-        assert running, logs()
+        def early(children: list) -> list:  # type: ignore[type-arg]
+            """Points running and in the first half of their epochs: seconds from the end."""
+            live = [c for c in children if state(c) == RunState.RUNNING]
+            done = {c.info.run_id: len(client.get_metric_history(c.info.run_id, "val_acc"))
+                    for c in live}  # fmt: skip
+            return [c for c in live if done[c.info.run_id] < EPOCHS // 2]
+
+        def wait_for(pick: object) -> list:  # type: ignore[type-arg]
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                found = pick(sweep_runs(client, "full")[1])  # type: ignore[operator]
+                if found:
+                    return found  # type: ignore[no-any-return]
+                time.sleep(0.2)
+            raise AssertionError(logs())
+
+        wait_for(lambda cs: [c for c in cs if state(c) == RunState.RUNNING])
         t_running = time.perf_counter() - t0
 
         watched = run(status[0])
@@ -118,13 +134,16 @@ def test_readme_slurm_commands_run_as_written(
         assert f"{job.group(1)}_" in watched.stdout, watched.stdout
         queued = run(squeue[0])
         assert f"{job.group(1)}_" in queued.stdout, queued.stdout
+        # status and squeue take seconds on loaded cores, in which a point may finish: the
+        # cancel goes in while a point still has half its epochs to run.
+        running = wait_for(early)
         run(scancel[0])  # mid-run
         wait_gone("ablate-full")
         _, children = sweep_runs(client, "full")
         cut = [client.get_run(r.info.run_id) for r in running]
         assert all(state(r) == RunState.KILLED for r in cut), [r.data.tags for r in cut]
         assert {r.data.tags[schema.FAIL_REASON] for r in cut} == {"preempted (SIGTERM)"}
-        assert len(finished_keys(children)) < 2  # the cancel did cut the sweep short
+        assert len(finished_keys(children)) < 6  # the cancel did cut the sweep short
 
         t_cancelled = time.perf_counter() - t0
         second = run(launches[1], timeout=600)
@@ -133,7 +152,7 @@ def test_readme_slurm_commands_run_as_written(
         subprocess.run(["scancel", "--name", "ablate-full"], timeout=60, check=False)
     _, children = sweep_runs(client, "full")
     keys = finished_keys(children)
-    assert len(keys) == 2 and set(keys.values()) == {1}, (keys, logs())
+    assert len(keys) == 6 and set(keys.values()) == {1}, (keys, logs())
     assert squeue_ids("ablate-full") == []
     print(
         f"launch to a running point {t_running:.1f} s, cancelled by {t_cancelled:.1f} s, "
