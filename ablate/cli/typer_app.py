@@ -26,4 +26,7 @@ app.add_typer(launch.app, name="launch")  # ablate launch slurm
 
 def main() -> None:
     """The `ablate` script (pyproject's entry point) and `python -m ablate.cli`."""
+    from ablate.runtime.collector import fewer_collections
+
+    fewer_collections()  # seconds of full collections over torch, Lightning and MLflow
     app()

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from ablate.doors import lazy
 
 if TYPE_CHECKING:
+    from ablate.runtime.collector import collect_between_points as collect_between_points
+    from ablate.runtime.collector import fewer_collections as fewer_collections
     from ablate.runtime.hardware import accelerator as accelerator
     from ablate.runtime.hardware import describe as describe
     from ablate.runtime.signals import PREEMPTED_EXIT as PREEMPTED_EXIT
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 # name -> the module that defines it, loaded on first use (ablate.doors)
 _WHERE = {
     "SweepProgress": "ablate.runtime.terminal",
+    "collect_between_points": "ablate.runtime.collector",
+    "fewer_collections": "ablate.runtime.collector",
     "accelerator": "ablate.runtime.hardware",
     "PREEMPTED_EXIT": "ablate.runtime.signals",
     "deferred": "ablate.runtime.signals",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from ablate.errors import USER_ERRORS, ConfigError, DataError
 from ablate.runtime import (
     SweepProgress,
+    collect_between_points,
     fmt_seconds,
     preemption_reason,
     sigterm_as_interrupt,
@@ -139,6 +140,7 @@ def _run(space: Space, opts: SweepOptions, tracker: Tracker) -> list[Outcome]:
                     continue
                 progress.start(item.number, item.label, item.remaining)
                 outcome = _run_and_record(scheduler, tracker, parent, item, opts)
+                collect_between_points()  # the finished point's Trainer, model, optimizer
                 if outcome.state is RunState.FINISHED:
                     progress.done(outcome.seconds)
                 outcomes.append(outcome)
